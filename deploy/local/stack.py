@@ -191,6 +191,7 @@ def _camunda_config(layout: Layout) -> Path:
         f"      url: {search}\n"
         "    zeebe:\n"
         f"      gatewayAddress: {gateway}\n"
+        f"      restAddress: http://127.0.0.1:{versions.PORTS['camunda_http']}\n"
         "    zeebeOpensearch:\n"
         f"      url: {search}\n"
         "      prefix: zeebe-record\n"

@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make up` (start everything) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_DIR := tests/bpmnlint
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+SYS_STAMP := .data/.prerequisites
+
+.PHONY: up down status deploy logs lint test install
+
+$(SYS_STAMP): deploy/local/prerequisites.sh
+	bash deploy/local/prerequisites.sh
+	@mkdir -p .data && touch $@
+
+$(PY_STAMP): pyproject.toml $(SYS_STAMP)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json $(SYS_STAMP)
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+## Start the whole local system (PostgreSQL, OpenSearch, Camunda, mailbox, API, workers).
+up: $(PY_STAMP)
+	$(PY) -m deploy.local.stack up
+
+## Stop everything `make up` started (data is kept under .data/).
+down: $(PY_STAMP)
+	$(PY) -m deploy.local.stack down
+
+status: $(PY_STAMP)
+	$(PY) -m deploy.local.stack status
+
+## Deploy bpmn/ (diagrams, forms, decision tables) to the running engine.
+deploy: $(PY_STAMP)
+	$(VENV)/bin/kalite-deploy
+
+logs:
+	@for f in .data/logs/*.log; do echo "== $$f"; tail -n 20 "$$f"; done
+
+lint: $(PY_STAMP) $(NODE_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cd $(NODE_DIR) && npx --no-install bpmnlint ../../bpmn/*.bpmn
+
+## Run every check and test against the real parts (starts the stack if it is not up).
+test: lint
+	$(VENV)/bin/pytest

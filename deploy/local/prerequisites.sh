@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system tools the local stack needs when a fresh machine lacks them
+# (Debian packages; needs root). Python packages, Node packages, Java for the engine
+# and the engine itself are installed by the Makefile and deploy/local/install.py.
+set -euo pipefail
+missing=()
+command -v python3 >/dev/null || missing+=(python3 python3-venv)
+command -v mvn >/dev/null || missing+=(maven)
+command -v npm >/dev/null || missing+=(nodejs npm)
+command -v javac >/dev/null || ls /usr/lib/jvm/*/bin/javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || missing+=(postgresql)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${missing[*]} (install them, or run as root to let this script do it)" >&2
+  exit 1
+fi
+echo "Installing system packages: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

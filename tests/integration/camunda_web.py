@@ -1,0 +1,108 @@
+"""What Tasklist and Operate do in the browser, over their REST APIs (Camunda 8.6).
+
+Camunda 8.6 protects its web APIs with a session cookie from /api/login and a CSRF token;
+that is what a person's browser holds after logging in to Tasklist as demo/demo.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+class CamundaWeb:
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @classmethod
+    def login(
+        cls, base_url: str = "http://127.0.0.1:8080", username: str = "demo", password: str = "demo"
+    ) -> CamundaWeb:
+        client = httpx.Client(base_url=base_url, timeout=15)
+        response = client.post("/api/login", params={"username": username, "password": password})
+        response.raise_for_status()
+        client.headers["X-CSRF-TOKEN"] = response.headers["X-CSRF-TOKEN"]
+        return cls(client)
+
+    def __enter__(self) -> CamundaWeb:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._client.close()
+
+    # ---------------------------------------------------------------- Tasklist
+
+    def search_tasks(self, **criteria: Any) -> list[dict[str, Any]]:
+        response = self._client.post("/v1/tasks/search", json=criteria)
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()
+        return result
+
+    def wait_for_task(self, process_instance_key: int, task_definition_id: str) -> dict[str, Any]:
+        """Tasklist reads exported data, which lags the engine a little: poll."""
+        return poll(
+            lambda: next(
+                iter(
+                    self.search_tasks(
+                        processInstanceKey=str(process_instance_key),
+                        taskDefinitionId=task_definition_id,
+                        state="CREATED",
+                    )
+                ),
+                None,
+            ),
+            what=f"task {task_definition_id} of instance {process_instance_key}",
+        )
+
+    def form(self, form_id: str, process_definition_key: str) -> dict[str, Any]:
+        response = self._client.get(
+            f"/v1/forms/{form_id}", params={"processDefinitionKey": process_definition_key}
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def assign_task(self, task_id: str, assignee: str) -> None:
+        self._client.patch(f"/v1/tasks/{task_id}/assign", json={"assignee": assignee}).raise_for_status()
+
+    def complete_task(self, task_id: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = {"variables": [{"name": k, "value": json.dumps(v)} for k, v in variables.items()]}
+        response = self._client.patch(f"/v1/tasks/{task_id}/complete", json=body)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    # ---------------------------------------------------------------- Operate
+
+    def process_instance(self, key: int) -> dict[str, Any] | None:
+        response = self._client.get(f"/v1/process-instances/{key}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_for_instance_state(self, key: int, state: str) -> dict[str, Any]:
+        return poll(
+            lambda: (inst if (inst := self.process_instance(key)) and inst["state"] == state else None),
+            what=f"instance {key} in state {state}",
+        )
+
+
+def poll(fetch: Callable[[], T | None], *, what: str, timeout: float = 60.0, every: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = fetch()
+        if found is not None:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
