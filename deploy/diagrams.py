@@ -27,7 +27,9 @@ def describe(response: DeployResourceResponse) -> list[str]:
     lines = []
     for item in response.deployments:
         if isinstance(item, DeployResourceResponse.ProcessMetadata):
-            lines.append(f"process  {item.bpmn_process_id:<28} version {item.version:<4} {item.resource_name}")
+            lines.append(
+                f"process  {item.bpmn_process_id:<28} version {item.version:<4} {item.resource_name}"
+            )
         elif isinstance(item, DeployResourceResponse.FormMetadata):
             lines.append(f"form     {item.form_id:<28} version {item.version:<4} {item.resource_name}")
         elif isinstance(item, DeployResourceResponse.DecisionMetadata):

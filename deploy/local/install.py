@@ -30,13 +30,16 @@ def mvn_copy(artifact: str, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B",
+            "mvn",
+            "-q",
+            "-B",
             "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
-            f"-Dartifact={artifact}", f"-DoutputDirectory={out_dir}",
+            f"-Dartifact={artifact}",
+            f"-DoutputDirectory={out_dir}",
         ],
         check=True,
     )
-    group, art, version, *rest = artifact.split(":")
+    _group, art, version, *rest = artifact.split(":")
     ext = rest[0] if rest else "jar"
     return out_dir / f"{art}-{version}.{ext}"
 
@@ -118,7 +121,7 @@ def install_opensearch(opt: Path) -> Path:
     _say(f"OpenSearch {versions.OPENSEARCH_VERSION}: fetching the distribution and modules")
     archive = mvn_copy(versions.OPENSEARCH_ARTIFACT, opt / "downloads")
     with zipfile.ZipFile(archive) as zf:
-        zf.extractall(opt)
+        zf.extractall(opt)  # noqa: S202 - zipfile drops absolute and ".." member paths
     archive.unlink()
     for script in (home / "bin").iterdir():
         script.chmod(0o755)
@@ -144,7 +147,11 @@ def _add_modules(home: Path) -> None:
         lib = Path(tmp) / "lib"
         subprocess.run(
             [
-                "mvn", "-q", "-B", "-f", str(Path(tmp) / "pom.xml"),
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(Path(tmp) / "pom.xml"),
                 "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
                 f"-DoutputDirectory={lib}",
             ],

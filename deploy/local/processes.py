@@ -111,7 +111,7 @@ def spawn(
             entry = pwd.getpwnam(user)
             os.chown(log_path, entry.pw_uid, entry.pw_gid)
             full_env["HOME"] = str(dirs.data)
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by this module, never from input
+        proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -90,26 +90,61 @@ def start_postgres(layout: Layout, user: str | None) -> None:
         pgdata.mkdir(parents=True, exist_ok=True)
         processes.chown_tree(pgdata, user)
         subprocess.run(
-            [str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "-E", "UTF8",
-             "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256"],
-            check=True, user=user, stdout=subprocess.DEVNULL,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            check=True,
+            user=user,
+            stdout=subprocess.DEVNULL,
         )
         fresh = True
     else:
         fresh = False
     processes.spawn(
-        dirs, "postgres",
-        [str(bindir / "postgres"), "-D", str(pgdata), "-p", "5432", "-k", str(sockets),
-         "-c", "listen_addresses=127.0.0.1"],
+        dirs,
+        "postgres",
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(pgdata),
+            "-p",
+            "5432",
+            "-k",
+            str(sockets),
+            "-c",
+            "listen_addresses=127.0.0.1",
+        ],
         user=user,
     )
     processes.wait_until(
-        "PostgreSQL", lambda: processes.port_open(5432), timeout=60,
-        alive=lambda: processes.read_pid(dirs, "postgres") is not None, log=dirs.log_file("postgres"),
+        "PostgreSQL",
+        lambda: processes.port_open(5432),
+        timeout=60,
+        alive=lambda: processes.read_pid(dirs, "postgres") is not None,
+        log=dirs.log_file("postgres"),
     )
     if fresh:
-        psql = [str(bindir / "psql"), "-h", str(sockets), "-p", "5432", "-U", "postgres", "-q",
-                "-v", "ON_ERROR_STOP=1"]
+        psql = [
+            str(bindir / "psql"),
+            "-h",
+            str(sockets),
+            "-p",
+            "5432",
+            "-U",
+            "postgres",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         for sql in (
             "CREATE ROLE kalite LOGIN PASSWORD 'kalite' CREATEDB",
             "CREATE DATABASE kalite OWNER kalite",
@@ -138,7 +173,9 @@ def start_opensearch(layout: Layout, user: str | None, java_home: Path) -> None:
     (conf / "jvm.options").write_text(
         "\n".join(
             [
-                "-Xms512m", "-Xmx512m", "-XX:+UseG1GC",
+                "-Xms512m",
+                "-Xmx512m",
+                "-XX:+UseG1GC",
                 "-Djava.io.tmpdir=${OPENSEARCH_TMPDIR}",
                 f"-XX:ErrorFile={logs}/hs_err_pid%p.log",
                 "-Djava.security.manager=allow",
@@ -164,14 +201,22 @@ def start_opensearch(layout: Layout, user: str | None, java_home: Path) -> None:
     for path in (layout.data / "opensearch", logs):
         processes.chown_tree(path, user)
     processes.spawn(
-        dirs, "opensearch", [str(home / "bin" / "opensearch")],
-        env={"OPENSEARCH_JAVA_HOME": str(java_home), "OPENSEARCH_PATH_CONF": str(conf),
-             "JAVA_HOME": str(java_home)},
-        cwd=home, user=user,
+        dirs,
+        "opensearch",
+        [str(home / "bin" / "opensearch")],
+        env={
+            "OPENSEARCH_JAVA_HOME": str(java_home),
+            "OPENSEARCH_PATH_CONF": str(conf),
+            "JAVA_HOME": str(java_home),
+        },
+        cwd=home,
+        user=user,
     )
     processes.wait_until(
-        "OpenSearch", lambda: processes.http_ok(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s"),
-        timeout=180, alive=lambda: processes.read_pid(dirs, "opensearch") is not None,
+        "OpenSearch",
+        lambda: processes.http_ok(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s"),
+        timeout=180,
+        alive=lambda: processes.read_pid(dirs, "opensearch") is not None,
         log=dirs.log_file("opensearch"),
     )
     _say(f"opensearch  started on {url}")
@@ -252,7 +297,9 @@ def start_camunda(layout: Layout, java_home: Path) -> None:
     home = install.install_camunda(layout.opt)
     config = _camunda_config(layout)
     processes.spawn(
-        dirs, "camunda", [str(home / "bin" / "camunda")],
+        dirs,
+        "camunda",
+        [str(home / "bin" / "camunda")],
         env={
             "JAVA_HOME": str(java_home),
             "JAVA_OPTS": os.environ.get("CAMUNDA_JAVA_OPTS", "-Xms512m -Xmx1536m"),
@@ -261,8 +308,10 @@ def start_camunda(layout: Layout, java_home: Path) -> None:
         cwd=home,
     )
     processes.wait_until(
-        "Camunda", lambda: processes.http_ok(ready_url, expect=lambda b: b'"UP"' in b[:20]),
-        timeout=300, alive=lambda: processes.read_pid(dirs, "camunda") is not None,
+        "Camunda",
+        lambda: processes.http_ok(ready_url, expect=lambda b: b'"UP"' in b[:20]),
+        timeout=300,
+        alive=lambda: processes.read_pid(dirs, "camunda") is not None,
         log=dirs.log_file("camunda"),
     )
     _say("camunda     started: gRPC 127.0.0.1:26500, REST/Tasklist/Operate http://127.0.0.1:8080")
@@ -285,11 +334,16 @@ def start_ours(layout: Layout) -> None:
     else:
         processes.spawn(dirs, "mailbox", [_python_bin("kalite-mailbox")], env=env, cwd=REPO)
         processes.wait_until(
-            "Mailbox", lambda: processes.port_open(versions.PORTS["smtp"]), timeout=30,
-            alive=lambda: processes.read_pid(dirs, "mailbox") is not None, log=dirs.log_file("mailbox"),
+            "Mailbox",
+            lambda: processes.port_open(versions.PORTS["smtp"]),
+            timeout=30,
+            alive=lambda: processes.read_pid(dirs, "mailbox") is not None,
+            log=dirs.log_file("mailbox"),
         )
         _say(f"mailbox     started: SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}")
-    subprocess.run([_python_bin("alembic"), "upgrade", "head"], check=True, cwd=REPO, env={**os.environ, **env})
+    subprocess.run(
+        [_python_bin("alembic"), "upgrade", "head"], check=True, cwd=REPO, env={**os.environ, **env}
+    )
     _say("migrations  database at head")
     subprocess.run([_python_bin("kalite-deploy")], check=True, cwd=REPO, env={**os.environ, **env})
     if processes.read_pid(dirs, "api"):
@@ -297,8 +351,11 @@ def start_ours(layout: Layout) -> None:
     else:
         processes.spawn(dirs, "api", [_python_bin("kalite-api")], env=env, cwd=REPO)
         processes.wait_until(
-            "API", lambda: processes.http_ok("http://127.0.0.1:8000/health"), timeout=60,
-            alive=lambda: processes.read_pid(dirs, "api") is not None, log=dirs.log_file("api"),
+            "API",
+            lambda: processes.http_ok("http://127.0.0.1:8000/health"),
+            timeout=60,
+            alive=lambda: processes.read_pid(dirs, "api") is not None,
+            log=dirs.log_file("api"),
         )
         _say("api         started on http://127.0.0.1:8000 (OpenAPI at /docs)")
     if processes.read_pid(dirs, "workers"):

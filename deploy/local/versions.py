@@ -10,9 +10,7 @@ CAMUNDA_VERSION = "8.6.0"
 CAMUNDA_ARTIFACT = f"io.camunda:camunda-zeebe:{CAMUNDA_VERSION}:tar.gz"
 
 OPENSEARCH_VERSION = "2.19.1"
-OPENSEARCH_ARTIFACT = (
-    f"org.opensearch.distribution.integ-test-zip:opensearch:{OPENSEARCH_VERSION}:zip"
-)
+OPENSEARCH_ARTIFACT = f"org.opensearch.distribution.integ-test-zip:opensearch:{OPENSEARCH_VERSION}:zip"
 # Modules that the integ-test distribution leaves out but Operate/Tasklist need:
 # (module folder, artifact id, plugin class, extended plugins, name prefixes (before the
 # version) of the dependency jars the module carries)

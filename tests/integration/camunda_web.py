@@ -93,7 +93,7 @@ class CamundaWeb:
 
     def wait_for_instance_state(self, key: int, state: str) -> dict[str, Any]:
         return poll(
-            lambda: (inst if (inst := self.process_instance(key)) and inst["state"] == state else None),
+            lambda: inst if (inst := self.process_instance(key)) and inst["state"] == state else None,
             what=f"instance {key} in state {state}",
         )
 

@@ -23,7 +23,8 @@ def _status(api: httpx.Client, check_id: str, wanted: str) -> dict[str, Any] | N
 def _mail_mentioning(mailbox: Path, marker: str) -> Any:
     for path in sorted(mailbox.glob("*.eml")):
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        if marker in message.get_body(preferencelist=("plain",)).get_content():
+        body = message.get_body(preferencelist=("plain",))
+        if body is not None and marker in body.get_content():
             return message
     return None
 

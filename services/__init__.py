@@ -1,0 +1,1 @@
+"""The service layer shared by the API and the workers."""

@@ -1,0 +1,48 @@
+"""The app factory (`create_app`): clients are built here, at start-up, never at import."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pyzeebe import ZeebeClient
+
+from services.api import health, system_checks
+from services.bootstrap import Container, bootstrap
+from services.engine import open_channel
+
+log = logging.getLogger("api")
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.container = container or bootstrap()
+        channel = open_channel(app.state.container.settings.zeebe_gateway_address)
+        app.state.zeebe_client = ZeebeClient(channel)
+        try:
+            yield
+        finally:
+            await channel.close()
+            if container is None:
+                app.state.container.close()
+
+    app = FastAPI(
+        title="Belediye Hizmet Takip API",
+        description="Citizen requests, nonconforming services and DİF on Camunda 8.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(system_checks.router)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Logged with its traceback for operators; the caller gets no internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "Beklenmeyen bir hata oluştu / An unexpected error occurred."}, status_code=500
+        )
+
+    return app

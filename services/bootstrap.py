@@ -1,0 +1,37 @@
+"""The composition root: everything the API, the workers and the tests share, built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.config import Settings, get_settings
+from services.db import UnitOfWork, make_engine
+from services.notifications import Mailer, SmtpMailer
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    mailer: Mailer
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, mailer: Mailer | None = None) -> Container:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=sessionmaker(engine, expire_on_commit=False),
+        mailer=mailer or SmtpMailer(settings),
+    )

@@ -1,0 +1,58 @@
+"""Settings from the environment, validated once and cached (see README "Configuration")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    environment: Literal["local", "production"] = Field(
+        "local", description="`production` refuses the local default secrets"
+    )
+    database_url: str = Field(LOCAL_DATABASE_URL, description="SQLAlchemy URL of our PostgreSQL")
+    zeebe_gateway_address: str = Field("127.0.0.1:26500", description="Zeebe gateway, gRPC")
+    camunda_rest_url: str = Field("http://127.0.0.1:8080", description="Camunda REST / web APIs")
+    tasklist_url: str = Field("http://127.0.0.1:8080/tasklist", description="Tasklist link in mails")
+    smtp_host: str = Field("127.0.0.1", description="Outgoing mail server")
+    smtp_port: int = Field(2525, description="Outgoing mail port")
+    smtp_username: str = Field("", description="SMTP login (empty: none)")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS")
+    smtp_timeout_seconds: float = Field(15.0, description="SMTP conversation timeout")
+    mail_from: str = Field(
+        "Belediye Hizmet Takip <hizmet-takip@belediye.local>", description="Sender of every mail"
+    )
+    system_check_recipient: str = Field(
+        "ops@belediye.local", description="Recipient of the system check's test mail"
+    )
+    data_dir: Path = Field(REPO / ".data", description="Data, installs, logs, mailbox")
+    api_host: str = Field("127.0.0.1", description="API bind address")
+    api_port: int = Field(8000, description="API port")
+    log_level: str = Field("INFO", description="Log level of the API and workers")
+    outbox_poll_seconds: float = Field(0.5, description="How often the outbox dispatcher looks for work")
+    worker_max_running_jobs: int = Field(32, description="Jobs one worker process runs at once")
+
+    @property
+    def mailbox_dir(self) -> Path:
+        return self.data_dir / "mailbox"
+
+    @model_validator(mode="after")
+    def _no_local_secrets_in_production(self) -> Settings:
+        if self.environment == "production" and "kalite:kalite@" in self.database_url:
+            raise ValueError("DATABASE_URL still uses the local default password in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

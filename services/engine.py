@@ -1,0 +1,23 @@
+"""Connections to the Camunda 8 engine: Zeebe gRPC (pyzeebe) for commands and jobs."""
+
+from __future__ import annotations
+
+import grpc
+from pyzeebe import ZeebeClient, create_insecure_channel
+
+
+def open_channel(gateway_address: str) -> grpc.aio.Channel:
+    return create_insecure_channel(grpc_address=gateway_address)
+
+
+async def engine_reachable(client: ZeebeClient) -> tuple[bool, str]:
+    """Ask the gateway for the topology; healthy when a broker leads partition 1."""
+    try:
+        topology = await client.topology()
+    except Exception as error:
+        return False, type(error).__name__
+    for broker in topology.brokers:
+        for partition in broker.partitions:
+            if partition.role.name == "LEADER":
+                return True, "ok"
+    return False, "no partition leader"

@@ -1,0 +1,108 @@
+"""System check: an operator proves the whole installation works, end to end.
+
+API → PostgreSQL (+ outbox) → Zeebe `sistem-kontrol` → worker mails a Turkish test message →
+a person confirms it in Tasklist → worker marks the check completed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from services.db import UnitOfWorkFactory
+from services.models import SystemCheck
+from services.notifications import Mail, Mailer, send_once
+from services.outbox import enqueue_start
+
+START_MESSAGE = "sistem-kontrol-istendi"
+TEST_TEXT = "İı Şş Ğğ Çç Öö Üü"
+
+
+class SystemCheckNotFound(LookupError):
+    pass
+
+
+def request_check(uow_factory: UnitOfWorkFactory, *, requested_by: str | None) -> SystemCheck:
+    with uow_factory() as uow:
+        check = SystemCheck(id=uuid.uuid4(), requested_by=requested_by, status="pending")
+        uow.session.add(check)
+        enqueue_start(
+            uow.session,
+            message_name=START_MESSAGE,
+            correlation_key=str(check.id),
+            variables={"systemCheckId": str(check.id)},
+        )
+        uow.commit()
+        uow.session.refresh(check)
+        uow.session.expunge(check)
+        return check
+
+
+def get_check(uow_factory: UnitOfWorkFactory, check_id: uuid.UUID) -> SystemCheck:
+    with uow_factory() as uow:
+        check = uow.session.get(SystemCheck, check_id)
+        if check is None:
+            raise SystemCheckNotFound(str(check_id))
+        uow.session.expunge(check)
+        return check
+
+
+def test_mail(check_id: uuid.UUID, recipient: str, tasklist_url: str) -> Mail:
+    return Mail(
+        recipient=recipient,
+        subject=f"Sistem kontrolü {check_id}: bildirim zinciri çalışıyor",
+        body=(
+            "Merhaba,\n\n"
+            "Bu e-posta, Belediye Hizmet Takip sisteminin uçtan uca kontrolü için gönderildi.\n"
+            f"Kontrol numarası: {check_id}\n"
+            f"Türkçe karakter denetimi: {TEST_TEXT}\n\n"
+            f'Lütfen Tasklist\'te ({tasklist_url}) "Bildirimi doğrula" görevini tamamlayın.\n'
+        ),
+    )
+
+
+async def send_test_notification(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    *,
+    check_id: uuid.UUID,
+    process_instance_key: int,
+    element_instance_key: int,
+    recipient: str,
+    tasklist_url: str,
+) -> datetime:
+    """Idempotent: a redelivered job finds the mail sent and the check already notified."""
+    await send_once(
+        uow_factory,
+        mailer,
+        idempotency_key=f"sistem-kontrol:{element_instance_key}",
+        mail=test_mail(check_id, recipient, tasklist_url),
+    )
+    with uow_factory() as uow:
+        check = uow.session.get(SystemCheck, check_id, with_for_update=True)
+        if check is None:
+            raise SystemCheckNotFound(str(check_id))
+        if check.notified_at is None:
+            check.notified_at = datetime.now(UTC)
+            check.process_instance_key = process_instance_key
+            check.status = "notified"
+        notified_at = check.notified_at
+        uow.commit()
+        return notified_at
+
+
+def complete_check(
+    uow_factory: UnitOfWorkFactory, *, check_id: uuid.UUID, confirmed_by: str, note: str | None
+) -> datetime:
+    with uow_factory() as uow:
+        check = uow.session.get(SystemCheck, check_id, with_for_update=True)
+        if check is None:
+            raise SystemCheckNotFound(str(check_id))
+        if check.completed_at is None:
+            check.completed_at = datetime.now(UTC)
+            check.confirmed_by = confirmed_by
+            check.note = note
+            check.status = "completed"
+        completed_at = check.completed_at
+        uow.commit()
+        return completed_at

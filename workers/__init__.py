@@ -1,0 +1,1 @@
+"""pyzeebe task handlers: one router per process, gathered by workers.main."""

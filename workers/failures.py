@@ -1,0 +1,33 @@
+"""How a failed job is handed back: BPMN errors for modelled outcomes, retries with back-off
+for everything else (an incident a person can see in Operate once retries run out)."""
+
+import logging
+
+from pyzeebe import Job, JobController
+from pyzeebe.errors import BusinessError
+
+log = logging.getLogger(__name__)
+
+RETRY_BACK_OFF_MS = 10_000
+
+
+async def handle_failure(error: Exception, job: Job, controller: JobController) -> None:
+    if isinstance(error, BusinessError):
+        log.info(
+            "job %s raised BPMN error %s",
+            job.key,
+            error.error_code,
+            extra={"job_key": job.key, "process_instance_key": job.process_instance_key},
+        )
+        await controller.set_error_status(str(error), error_code=error.error_code)
+        return
+    log.warning(
+        "job %s failed (%s retries left): %s",
+        job.key,
+        job.retries - 1,
+        type(error).__name__,
+        extra={"job_key": job.key, "process_instance_key": job.process_instance_key},
+    )
+    await controller.set_failure_status(
+        f"{type(error).__name__}: {error}"[:500], retry_back_off_ms=RETRY_BACK_OFF_MS
+    )

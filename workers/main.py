@@ -1,0 +1,69 @@
+"""`kalite-workers`: every task handler plus the outbox dispatcher, in one async process.
+
+SIGTERM/SIGINT stop polling, let running jobs finish, then exit; jobs not finished in time go
+back to the engine when their timeout passes.
+"""
+
+import asyncio
+import logging
+import signal
+
+from pyzeebe import ZeebeClient, ZeebeWorker
+
+from services.bootstrap import Container, bootstrap
+from services.engine import open_channel
+from services.log_context import configure_logging, job_context
+from services.outbox import run_dispatcher
+from workers import system_check
+
+log = logging.getLogger("workers")
+
+
+def build_worker(container: Container, channel: object) -> ZeebeWorker:
+    worker = ZeebeWorker(
+        channel,
+        name="kalite-workers",
+        max_connection_retries=-1,
+        before=[job_context.enter],
+        after=[job_context.leave],
+    )
+    worker.include_router(system_check.router(container))
+    return worker
+
+
+async def run(container: Container) -> None:
+    channel = open_channel(container.settings.zeebe_gateway_address)
+    worker = build_worker(container, channel)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    dispatcher = asyncio.create_task(
+        run_dispatcher(
+            container.uow,
+            ZeebeClient(channel),
+            poll_seconds=container.settings.outbox_poll_seconds,
+            stop=stop,
+        )
+    )
+    working = asyncio.create_task(worker.work())
+    log.info("workers started against %s", container.settings.zeebe_gateway_address)
+    await stop.wait()
+    log.info("stopping: finishing running jobs")
+    await worker.stop()
+    await asyncio.gather(working, dispatcher, return_exceptions=True)
+    await channel.close()
+    log.info("workers stopped")
+
+
+def main() -> None:
+    container = bootstrap()
+    configure_logging(container.settings.log_level)
+    try:
+        asyncio.run(run(container))
+    finally:
+        container.close()
+
+
+if __name__ == "__main__":
+    main()
