@@ -8,7 +8,8 @@ import asyncio
 import logging
 import signal
 
-from pyzeebe import ZeebeClient, ZeebeWorker
+import grpc
+from pyzeebe import ZeebeClient, ZeebeTaskRouter, ZeebeWorker
 
 from services.bootstrap import Container, bootstrap
 from services.engine import open_channel
@@ -19,7 +20,12 @@ from workers import system_check
 log = logging.getLogger("workers")
 
 
-def build_worker(container: Container, channel: object) -> ZeebeWorker:
+def routers(container: Container) -> list[ZeebeTaskRouter]:
+    """Every task router of every process; adding a process means adding it here."""
+    return [system_check.router(container)]
+
+
+def build_worker(container: Container, channel: grpc.aio.Channel) -> ZeebeWorker:
     worker = ZeebeWorker(
         channel,
         name="kalite-workers",
@@ -27,7 +33,7 @@ def build_worker(container: Container, channel: object) -> ZeebeWorker:
         before=[job_context.enter],
         after=[job_context.leave],
     )
-    worker.include_router(system_check.router(container))
+    worker.include_router(*routers(container))
     return worker
 
 

@@ -106,3 +106,13 @@ def poll(fetch: Callable[[], T | None], *, what: str, timeout: float = 60.0, eve
             return found
         time.sleep(every)
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+def instances_with_variable(web: CamundaWeb, name: str, value: Any) -> set[int]:
+    """Process instances (Operate) holding a variable with this exact JSON value."""
+    response = web._client.post(
+        "/v1/variables/search",
+        json={"filter": {"name": name, "value": json.dumps(value)}, "size": 100},
+    )
+    response.raise_for_status()
+    return {int(item["processInstanceKey"]) for item in response.json()["items"]}

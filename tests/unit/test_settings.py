@@ -1,0 +1,32 @@
+import pytest
+from pydantic import ValidationError
+
+from services.config import Settings
+
+
+def test_defaults_point_at_the_local_stack() -> None:
+    settings = Settings()
+    assert settings.zeebe_gateway_address == "127.0.0.1:26500"
+    assert settings.mailbox_dir == settings.data_dir / "mailbox"
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_PORT", "2600")
+    monkeypatch.setenv("ZEEBE_GATEWAY_ADDRESS", "zeebe.belediye.local:26500")
+    settings = Settings()
+    assert settings.smtp_port == 2600
+    assert settings.zeebe_gateway_address == "zeebe.belediye.local:26500"
+
+
+def test_production_refuses_the_local_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="local default password"):
+        Settings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:s3cret@db.belediye.local/hizmet")
+    assert Settings().environment == "production"
+
+
+def test_a_malformed_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_PORT", "yirmi-beş")
+    with pytest.raises(ValidationError, match="smtp_port"):
+        Settings()
