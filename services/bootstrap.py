@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.config import Settings, get_settings
 from services.db import UnitOfWork, make_engine
 from services.notifications import Mailer, SmtpMailer
+from services.sms import FileSmsSender, SmsSender
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Container:
     engine: Engine
     session_factory: sessionmaker[Session]
     mailer: Mailer
+    sms: SmsSender
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -34,4 +36,5 @@ def bootstrap(settings: Settings | None = None, *, mailer: Mailer | None = None)
         engine=engine,
         session_factory=sessionmaker(engine, expire_on_commit=False),
         mailer=mailer or SmtpMailer(settings),
+        sms=FileSmsSender(settings.data_dir / "sms"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -56,10 +57,33 @@ class SmtpMailer:
 async def send_once(
     uow_factory: UnitOfWorkFactory, mailer: Mailer, *, idempotency_key: str, mail: Mail
 ) -> bool:
-    """Send unless a mail with this key was already sent. True when this call sent it.
+    """Mail unless a mail with this key was already sent. True when this call sent it."""
 
-    The row is reserved before the SMTP conversation and marked sent after it. A crash between
-    the server accepting the mail and the commit can resend once; nothing else can.
+    async def deliver(message_id: str) -> None:
+        await mailer.send(mail, message_id=message_id)
+
+    return await deliver_once(
+        uow_factory,
+        idempotency_key=idempotency_key,
+        recipient=mail.recipient,
+        subject=mail.subject,
+        deliver=deliver,
+    )
+
+
+async def deliver_once(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    idempotency_key: str,
+    recipient: str,
+    subject: str,
+    deliver: Callable[[str], Awaitable[None]],
+) -> bool:
+    """Deliver (mail or SMS) unless already delivered under this key. True when this call did.
+
+    The row is reserved before the conversation with the server and marked sent after it.
+    A crash between the server accepting the message and the commit can resend once;
+    nothing else can.
     """
     with uow_factory() as uow:
         existing = uow.session.scalar(
@@ -68,15 +92,13 @@ async def send_once(
         if existing is not None and existing.sent_at is not None:
             return False
         if existing is None:
-            existing = Notification(
-                idempotency_key=idempotency_key, recipient=mail.recipient, subject=mail.subject
-            )
+            existing = Notification(idempotency_key=idempotency_key, recipient=recipient, subject=subject)
             uow.session.add(existing)
             uow.session.flush()
         message_id = existing.smtp_message_id or make_msgid(domain="belediye.local")
         existing.smtp_message_id = message_id
         uow.commit()
-    await mailer.send(mail, message_id=message_id)
+    await deliver(message_id)
     with uow_factory() as uow:
         row = uow.session.scalar(select(Notification).where(Notification.idempotency_key == idempotency_key))
         assert row is not None

@@ -29,10 +29,10 @@ log = logging.getLogger(__name__)
 MESSAGE_TTL_MS = 60 * 60 * 1000
 
 
-def enqueue_start(
+def enqueue_message(
     session: Session, *, message_name: str, correlation_key: str, variables: dict[str, Any]
 ) -> OutboxMessage:
-    """Add a process start to the caller's transaction (the caller commits)."""
+    """Add a message (a process start or a reply) to the caller's transaction (it commits)."""
     row = OutboxMessage(
         id=uuid.uuid4(),
         message_name=message_name,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from services.db import UnitOfWorkFactory
 from services.models import SystemCheck
 from services.notifications import Mail, Mailer, send_once
-from services.outbox import enqueue_start
+from services.outbox import enqueue_message
 
 START_MESSAGE = "sistem-kontrol-istendi"
 TEST_TEXT = "İı Şş Ğğ Çç Öö Üü"
@@ -26,7 +26,7 @@ def request_check(uow_factory: UnitOfWorkFactory, *, requested_by: str | None) -
     with uow_factory() as uow:
         check = SystemCheck(id=uuid.uuid4(), requested_by=requested_by, status="pending")
         uow.session.add(check)
-        enqueue_start(
+        enqueue_message(
             uow.session,
             message_name=START_MESSAGE,
             correlation_key=str(check.id),

@@ -15,14 +15,18 @@ from services.bootstrap import Container, bootstrap
 from services.engine import open_channel
 from services.log_context import configure_logging, job_context
 from services.outbox import run_dispatcher
-from workers import system_check
+from workers import citizen_request, nonconformity, system_check
 
 log = logging.getLogger("workers")
 
 
 def routers(container: Container) -> list[ZeebeTaskRouter]:
     """Every task router of every process; adding a process means adding it here."""
-    return [system_check.router(container)]
+    return [
+        system_check.router(container),
+        citizen_request.router(container),
+        nonconformity.router(container),
+    ]
 
 
 def build_worker(container: Container, channel: grpc.aio.Channel) -> ZeebeWorker:

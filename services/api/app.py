@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pyzeebe import ZeebeClient
 
-from services.api import health, system_checks
+from services import catalogue
+from services.api import catalogue as catalogue_routes
+from services.api import health, requests, system_checks
 from services.bootstrap import Container, bootstrap
 from services.engine import open_channel
 
@@ -19,6 +21,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
+        # The sample catalogue on first start; later changes come through the API.
+        catalogue.load_seed_if_empty(app.state.container.uow)
         channel = open_channel(app.state.container.settings.zeebe_gateway_address)
         app.state.zeebe_client = ZeebeClient(channel)
         try:
@@ -36,6 +40,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(system_checks.router)
+    app.include_router(requests.router)
+    app.include_router(catalogue_routes.router)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,95 @@
+"""The catalogue, managed through the API; a change applies to the next routed request."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from services import catalogue
+from services.api.deps import ContainerDep
+from services.models import Category, Directorate, Institution
+from services.validation import Email
+
+router = APIRouter(prefix="/catalogue", tags=["catalogue"])
+Code = Path(pattern=r"^[A-Z0-9-]{2,40}$", description="upper-case code, e.g. YOL-CUKUR")
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class DirectorateIn(Camel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200)
+    email: Email
+    director_email: Email
+    staff_group: str = Field(pattern=r"^[a-z0-9-]{2,100}$")
+
+
+class DirectorateOut(DirectorateIn):
+    code: str
+
+
+class CategoryIn(Camel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200)
+    directorate_code: str = Field(pattern=r"^[A-Z0-9-]{2,40}$")
+    service_days: int = Field(ge=0, le=365, description="service time in working days")
+    active: bool = True
+
+
+class CategoryOut(CategoryIn):
+    code: str
+
+
+class InstitutionIn(Camel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200)
+    email: Email
+
+
+class InstitutionOut(InstitutionIn):
+    code: str
+
+
+async def _list(container: ContainerDep, model: type[Any]) -> list[Any]:
+    return await asyncio.to_thread(catalogue.list_all, container.uow, model)
+
+
+async def _put(container: ContainerDep, model: type[Any], code: str, body: BaseModel) -> Any:
+    try:
+        return await asyncio.to_thread(catalogue.upsert, container.uow, model, code, body.model_dump())
+    except catalogue.CatalogueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+
+
+@router.get("/directorates", response_model=list[DirectorateOut], response_model_by_alias=True)
+async def list_directorates(container: ContainerDep) -> list[Any]:
+    return await _list(container, Directorate)
+
+
+@router.put("/directorates/{code}", response_model=DirectorateOut, response_model_by_alias=True)
+async def put_directorate(container: ContainerDep, body: DirectorateIn, code: str = Code) -> Any:
+    return await _put(container, Directorate, code, body)
+
+
+@router.get("/categories", response_model=list[CategoryOut], response_model_by_alias=True)
+async def list_categories(container: ContainerDep) -> list[Any]:
+    return await _list(container, Category)
+
+
+@router.put("/categories/{code}", response_model=CategoryOut, response_model_by_alias=True)
+async def put_category(container: ContainerDep, body: CategoryIn, code: str = Code) -> Any:
+    return await _put(container, Category, code, body)
+
+
+@router.get("/institutions", response_model=list[InstitutionOut], response_model_by_alias=True)
+async def list_institutions(container: ContainerDep) -> list[Any]:
+    return await _list(container, Institution)
+
+
+@router.put("/institutions/{code}", response_model=InstitutionOut, response_model_by_alias=True)
+async def put_institution(container: ContainerDep, body: InstitutionIn, code: str = Code) -> Any:
+    return await _put(container, Institution, code, body)

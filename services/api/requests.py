@@ -1,0 +1,276 @@
+"""Citizen requests: intake for the channels, status for the citizen, search for staff,
+and the citizen's reply to an information request."""
+
+import asyncio
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from services import citizen_requests as service
+from services.api.deps import ContainerDep
+from services.models import CitizenRequest
+from services.validation import Email
+
+router = APIRouter(prefix="/requests", tags=["citizen requests"])
+
+
+class Channel(StrEnum):
+    CALL_CENTRE = "cagri-merkezi"
+    WEB = "web"
+    MOBILE = "mobil"
+    EMAIL = "eposta"
+    CIMER = "cimer"
+    SOCIAL_MEDIA = "sosyal-medya"
+    WALK_IN = "yuz-yuze"
+
+
+class RequestType(StrEnum):
+    REQUEST = "istek"
+    COMPLAINT = "sikayet"
+    SUGGESTION = "oneri"
+
+
+class AnswerChannel(StrEnum):
+    EMAIL = "eposta"
+    SMS = "sms"
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Location(Camel):
+    address: str | None = Field(None, min_length=3, max_length=500, description="açık adres")
+    latitude: float | None = Field(None, ge=35.0, le=43.0, description="WGS84, within Türkiye")
+    longitude: float | None = Field(None, ge=25.0, le=45.0, description="WGS84, within Türkiye")
+
+    @model_validator(mode="after")
+    def _address_or_coordinates(self) -> "Location":
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude must be given together")
+        if self.address is None and self.latitude is None:
+            raise ValueError("give an address, coordinates, or both")
+        return self
+
+
+PHONE = re.compile(r"^(?:\+90|0)?(5\d{9})$")
+
+
+class Citizen(Camel):
+    full_name: str = Field(min_length=2, max_length=120)
+    phone: str | None = Field(None, description="Turkish mobile number, e.g. 0532 123 45 67")
+    email: Email | None = Field(None, max_length=320)
+
+    @field_validator("phone")
+    @classmethod
+    def _normalise_phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = PHONE.match(re.sub(r"[\s()-]", "", value))
+        if not match:
+            raise ValueError("not a Turkish mobile number (05XX XXX XX XX)")
+        return f"+90{match.group(1)}"
+
+
+class IntakeIn(Camel):
+    channel: Channel
+    channel_reference: str = Field(min_length=1, max_length=100, description="the channel's own id")
+    type: RequestType
+    category_code: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{2,40}$")
+    description: str = Field(min_length=10, max_length=4000)
+    location: Location
+    citizen: Citizen
+    preferred_answer_channel: AnswerChannel
+
+    @model_validator(mode="after")
+    def _contact_for_the_answer(self) -> "IntakeIn":
+        if self.preferred_answer_channel is AnswerChannel.EMAIL and self.citizen.email is None:
+            raise ValueError("preferredAnswerChannel is eposta but citizen.email is missing")
+        if self.preferred_answer_channel is AnswerChannel.SMS and self.citizen.phone is None:
+            raise ValueError("preferredAnswerChannel is sms but citizen.phone is missing")
+        return self
+
+
+class IntakeOut(Camel):
+    tracking_number: str
+    status: str
+    status_url: str
+
+
+class EventOut(Camel):
+    at: datetime
+    text: str
+
+
+class StatusOut(Camel):
+    tracking_number: str
+    type: str
+    status: str
+    received_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    answer: str | None
+    history: list[EventOut]
+
+
+class RequestSummary(Camel):
+    id: uuid.UUID
+    tracking_number: str
+    type: str
+    channel: str
+    category_code: str | None
+    directorate_code: str | None
+    status: str
+    received_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool
+
+
+class Page(Camel):
+    items: list[RequestSummary]
+    total: int
+    page: int
+    size: int
+
+
+class ReplyIn(Camel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ReplyOut(Camel):
+    reply_id: uuid.UUID
+    status: Literal["iletildi"]
+
+
+def _intake_out(request: CitizenRequest, http: Request) -> IntakeOut:
+    return IntakeOut(
+        tracking_number=request.tracking_code,
+        status=request.status,
+        status_url=str(http.url_for("request_status", tracking_number=request.tracking_code)),
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IntakeOut,
+    response_model_by_alias=True,
+    responses={200: {"model": IntakeOut, "description": "already received from this channel"}},
+)
+async def submit_request(
+    body: IntakeIn, http: Request, response: Response, container: ContainerDep
+) -> IntakeOut:
+    intake = service.Intake(
+        channel=body.channel.value,
+        channel_reference=body.channel_reference,
+        request_type=body.type.value,
+        category_code=body.category_code,
+        description=body.description,
+        latitude=body.location.latitude,
+        longitude=body.location.longitude,
+        contact=service.Contact(
+            full_name=body.citizen.full_name,
+            phone=body.citizen.phone,
+            email=str(body.citizen.email) if body.citizen.email else None,
+            address=body.location.address,
+            preferred_channel=body.preferred_answer_channel.value,
+        ),
+    )
+    request, created = await asyncio.to_thread(service.submit, container.uow, intake)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _intake_out(request, http)
+
+
+@router.get(
+    "/{tracking_number}", response_model=StatusOut, response_model_by_alias=True, name="request_status"
+)
+async def request_status(tracking_number: str, container: ContainerDep) -> StatusOut:
+    """For the citizen: the request's status and its dated history, nothing internal."""
+    try:
+        request, events = await asyncio.to_thread(service.get_by_tracking, container.uow, tracking_number)
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu takip numarasıyla bir talep bulunamadı.") from None
+    return StatusOut(
+        tracking_number=request.tracking_code,
+        type=request.request_type,
+        status=request.status,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        closed_at=request.closed_at,
+        answer=request.answer,
+        history=[EventOut(at=e.at, text=e.public_text) for e in events if e.public_text],
+    )
+
+
+@router.post(
+    "/{tracking_number}/replies",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReplyOut,
+    response_model_by_alias=True,
+)
+async def citizen_reply(tracking_number: str, body: ReplyIn, container: ContainerDep) -> ReplyOut:
+    """The citizen's answer to an information request; it reaches the waiting process."""
+    try:
+        reply = await asyncio.to_thread(
+            service.accept_reply, container.uow, tracking_code=tracking_number, text=body.text
+        )
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu takip numarasıyla bir talep bulunamadı.") from None
+    except service.ReplyNotExpected as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"Bu talep için şu anda yanıt beklenmiyor (durum: {error})."
+        ) from None
+    return ReplyOut(reply_id=reply.id, status="iletildi")
+
+
+@router.get("", response_model=Page, response_model_by_alias=True)
+async def search_requests(
+    container: ContainerDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=30)] = None,
+    directorate: Annotated[str | None, Query(max_length=40)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    channel: Channel | None = None,
+    received_from: Annotated[datetime | None, Query(alias="from")] = None,
+    received_to: Annotated[datetime | None, Query(alias="to")] = None,
+    overdue: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Page:
+    """For staff: requests filtered and paginated, newest first; no personal data."""
+    criteria = service.RequestFilter(
+        status=status_,
+        directorate=directorate,
+        category=category,
+        channel=channel.value if channel else None,
+        received_from=received_from,
+        received_to=received_to,
+        overdue=overdue,
+    )
+    rows, total = await asyncio.to_thread(service.search, container.uow, criteria, page=page, size=size)
+    now = datetime.now().astimezone()
+    return Page(items=[_summary(r, now) for r in rows], total=total, page=page, size=size)
+
+
+def _summary(r: CitizenRequest, now: datetime) -> RequestSummary:
+    values: dict[str, Any] = {
+        "id": r.id,
+        "tracking_number": r.tracking_code,
+        "type": r.request_type,
+        "channel": r.channel,
+        "category_code": r.category_code,
+        "directorate_code": r.directorate_code,
+        "status": r.status,
+        "received_at": r.received_at,
+        "due_at": r.due_at,
+        "closed_at": r.closed_at,
+        "overdue": r.closed_at is None and r.due_at is not None and r.due_at < now,
+    }
+    return RequestSummary(**values)

@@ -1,0 +1,164 @@
+"""Helpers that act like the channels, the staff in Tasklist and a person reading the mailbox."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from services.config import get_settings
+from tests.integration.camunda_web import CamundaWeb, poll
+
+TURKISH_DESCRIPTION = (
+    "Gazi Mahallesi Şehit İlhan Sokak'ta büyük bir çukur var; araçlar ığdır yönüne dönerken zorlanıyor."
+)
+
+
+def payload(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "web",
+        "channelReference": f"WEB-{uuid.uuid4()}",
+        "type": "sikayet",
+        "categoryCode": "YOL-CUKUR",
+        "description": TURKISH_DESCRIPTION,
+        "location": {
+            "address": "Gazi Mah. Şehit İlhan Sk. No:4, Yenişehir/Mersin",
+            "latitude": 36.7841,
+            "longitude": 34.6015,
+        },
+        "citizen": {
+            "fullName": "Ayşe Yıldırım Öztürk",
+            "phone": "0532 123 45 67",
+            "email": f"ayse.{uuid.uuid4().hex[:8]}@vatandas.local",
+        },
+        "preferredAnswerChannel": "eposta",
+    }
+    body.update(overrides)
+    return body
+
+
+def submit(api: httpx.Client, **overrides: Any) -> tuple[str, dict[str, Any]]:
+    body = payload(**overrides)
+    response = api.post("/requests", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["trackingNumber"], body
+
+
+def request_row(tracking: str) -> dict[str, Any] | None:
+    engine = create_engine(get_settings().database_url)
+    try:
+        with engine.connect() as connection:
+            row = (
+                connection.execute(
+                    text("SELECT * FROM citizen_requests WHERE tracking_code = :t"), {"t": tracking}
+                )
+                .mappings()
+                .first()
+            )
+            return dict(row) if row else None
+    finally:
+        engine.dispose()
+
+
+def events(tracking: str) -> list[dict[str, Any]]:
+    engine = create_engine(get_settings().database_url)
+    try:
+        with engine.connect() as connection:
+            rows = (
+                connection.execute(
+                    text(
+                        "SELECT e.* FROM request_events e JOIN citizen_requests r ON r.id = e.request_id "
+                        "WHERE r.tracking_code = :t ORDER BY e.at"
+                    ),
+                    {"t": tracking},
+                )
+                .mappings()
+                .all()
+            )
+            return [dict(r) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def instance_of(tracking: str) -> int:
+    row = poll(
+        lambda: r if (r := request_row(tracking)) and r["process_instance_key"] else None,
+        what=f"the process instance of {tracking}",
+    )
+    return int(row["process_instance_key"])
+
+
+def wait_status(tracking: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    return poll(
+        lambda: r if (r := request_row(tracking)) and r["status"] == status else None,
+        what=f"{tracking} in status {status}",
+        timeout=timeout,
+    )
+
+
+def mails(mailbox: Path, *, to: str | None = None, containing: str | None = None) -> list[EmailMessage]:
+    found = []
+    parser = BytesParser(policy=policy.default)
+    for path in sorted(mailbox.glob("*.eml")):
+        message = parser.parsebytes(path.read_bytes())
+        assert isinstance(message, EmailMessage)
+        body = message.get_body(preferencelist=("plain",))
+        content = body.get_content() if body is not None else ""
+        if to is not None and message["To"] != to:
+            continue
+        if containing is not None and containing not in content and containing not in str(message["Subject"]):
+            continue
+        found.append(message)
+    return found
+
+
+def wait_mail(
+    mailbox: Path,
+    *,
+    to: str | None = None,
+    containing: str | None = None,
+    count: int = 1,
+    timeout: float = 60,
+) -> list[EmailMessage]:
+    return poll(
+        lambda: m if len(m := mails(mailbox, to=to, containing=containing)) >= count else None,
+        what=f"{count} mail(s) to {to} containing {containing!r}",
+        timeout=timeout,
+    )
+
+
+def body_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    content: str = body.get_content()
+    return content
+
+
+def sms_messages(sms_dir: Path, phone: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for p in sorted(sms_dir.glob("*.json"))
+        if (m := json.loads(p.read_text(encoding="utf-8")))["to"] == phone
+    ]
+
+
+def complete(
+    camunda: CamundaWeb, instance: int, element: str, variables: dict[str, Any], assignee: str = "demo"
+) -> dict[str, Any]:
+    """As a person in Tasklist: find the task, claim it, fill the form, complete it."""
+    task = camunda.wait_for_task(instance, element)
+    camunda.assign_task(task["id"], assignee)
+    camunda.complete_task(task["id"], variables)
+    return task
+
+
+def normalise_phone(phone: str) -> str:
+    return "+90" + re.sub(r"\D", "", phone)[-10:]

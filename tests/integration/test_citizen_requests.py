@@ -1,0 +1,305 @@
+"""Every path of a citizen request on the real engine, PostgreSQL and SMTP, driven as people would:
+channels through the API, staff through Tasklist's REST API, the citizen through the mailbox."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.camunda_web import CamundaWeb, instances_with_variable, poll
+from tests.integration.citizen import (
+    TURKISH_DESCRIPTION,
+    body_of,
+    complete,
+    events,
+    instance_of,
+    normalise_phone,
+    payload,
+    sms_messages,
+    submit,
+    wait_mail,
+    wait_status,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DIAGRAM = REPO / "bpmn" / "birim-istek.bpmn"
+
+
+@pytest.fixture()
+def short_durations(tmp_path: Path) -> Iterator[None]:
+    """What a process owner does in Modeler: change the tunable durations, redeploy; then undo."""
+    original = DIAGRAM.read_text(encoding="utf-8")
+    changed = re.sub(r'source="=(&#34;|&quot;)P1?0?D(&#34;|&quot;)"', r'source="=\1PT3S\2"', original)
+    assert changed != original, "the diagram's tunable durations were not found"
+    copy = tmp_path / "bpmn"
+    copy.mkdir()
+    (copy / "birim-istek.bpmn").write_text(changed, encoding="utf-8")
+    _deploy(copy)
+    try:
+        yield
+    finally:
+        _deploy(REPO / "bpmn")
+
+
+def _deploy(folder: Path) -> None:
+    subprocess.run(
+        [str(Path(sys.executable).with_name("kalite-deploy")), "--dir", str(folder)], check=True, cwd=REPO
+    )
+
+
+def _sms_dir(mailbox_dir: Path) -> Path:
+    return mailbox_dir.parent / "sms"
+
+
+def test_routed_done_checked_and_answered(api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path) -> None:
+    tracking, body = submit(api)
+    instance = instance_of(tracking)
+    row = wait_status(tracking, "mudurlukte")
+    assert row["directorate_code"] == "YOL"
+
+    (notice,) = wait_mail(mailbox_dir, to="yol.bakim@belediye.local", containing=str(row["id"]))
+    assert TURKISH_DESCRIPTION in body_of(notice)
+    assert "Yolda çukur" in notice["Subject"]
+
+    task = complete(
+        camunda,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "yapildi", "resolution": "Çukur asfaltla kapatıldı, yol açıldı."},
+    )
+    assert task["candidateGroups"] == ["mudurluk-yol"]
+    pr_task = complete(camunda, instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    assert pr_task["candidateGroups"] == ["halkla-iliskiler"]
+
+    (answer,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing=tracking)
+    text = body_of(answer)
+    assert "Çukur asfaltla kapatıldı, yol açıldı." in text
+    assert "Ayşe Yıldırım Öztürk" in text
+    row = wait_status(tracking, "kapatildi")
+    assert row["answer"] == "olumlu"
+    camunda.wait_for_instance_state(instance, "COMPLETED")
+
+    status = api.get(f"/requests/{tracking}").json()
+    assert status["status"] == "kapatildi"
+    texts = [entry["text"] for entry in status["history"]]
+    assert texts[0] == "Talebiniz alındı."
+    assert any("Yol Yapım ve Bakım" in t for t in texts)
+    assert texts[-1].startswith("Talebiniz sonuçlandı")
+    assert "Ayşe" not in str(status) and "0532" not in str(status)
+
+
+def test_will_not_be_done_answers_negatively_with_the_reason_by_sms(
+    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+) -> None:
+    tracking, body = submit(api, preferredAnswerChannel="sms", categoryCode="PARK-OYUN")
+    instance = instance_of(tracking)
+    reason = "Oyun grubu özel site alanında; belediye sorumluluğunda değil."
+    complete(camunda, instance, "talebi-degerlendir", {"outcome": "yapilmayacak", "reason": reason})
+    complete(camunda, instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    row = wait_status(tracking, "kapatildi")
+    assert row["answer"] == "olumsuz"
+    phone = normalise_phone(body["citizen"]["phone"])
+    sms = poll(
+        lambda: [m for m in sms_messages(_sms_dir(mailbox_dir), phone) if tracking in m["text"]] or None,
+        what="the SMS answer",
+    )
+    assert reason in sms[0]["text"]
+
+
+def test_unknown_category_goes_to_an_operator_who_routes_it(
+    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+) -> None:
+    tracking, _ = submit(api, categoryCode="YOK-BOYLE-BIR-KATEGORI")
+    instance = instance_of(tracking)
+    wait_status(tracking, "yonlendirme-bekliyor")
+    task = complete(
+        camunda,
+        instance,
+        "manuel-yonlendirme",
+        {"categoryCode": "PARK-AGAC", "routingNote": "Ağaç budama talebi."},
+    )
+    assert task["candidateGroups"] == ["operatorler"]
+    row = wait_status(tracking, "mudurlukte")
+    assert (row["directorate_code"], row["category_code"]) == ("PARK", "PARK-AGAC")
+    staff = camunda.wait_for_task(instance, "talebi-degerlendir")
+    assert staff["candidateGroups"] == ["mudurluk-park"]
+    wait_mail(mailbox_dir, to="park.bahce@belediye.local", containing=str(row["id"]))
+
+
+def test_request_without_category_goes_to_an_operator(api: httpx.Client, camunda: CamundaWeb) -> None:
+    body = payload()
+    del body["categoryCode"]
+    tracking = api.post("/requests", json=body).json()["trackingNumber"]
+    camunda.wait_for_task(instance_of(tracking), "manuel-yonlendirme")
+
+
+def test_wrong_directorate_is_recorded_and_rerouted(api: httpx.Client, camunda: CamundaWeb) -> None:
+    tracking, _ = submit(api, categoryCode="ZABITA-GURULTU")
+    instance = instance_of(tracking)
+    complete(
+        camunda,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "yanlis-mudurluk", "wrongDirectorateNote": "Gürültü bir inşaattan; imar konusu."},
+    )
+    complete(camunda, instance, "manuel-yonlendirme", {"categoryCode": "IMAR-KACAK", "routingNote": ""})
+    row = wait_status(tracking, "mudurlukte")
+    assert row["directorate_code"] == "IMAR"
+    history = events(tracking)
+    wrong = [e for e in history if e["event"] == "mudurluk-degerlendirmesi"]
+    assert wrong[0]["details"]["outcome"] == "yanlis-mudurluk"
+    routed = [e["details"]["directorateCode"] for e in history if e["event"] == "yonlendirildi"]
+    assert routed == ["ZABITA", "IMAR"]
+
+
+def test_information_request_answered_by_the_citizen(
+    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+) -> None:
+    tracking, body = submit(api)
+    instance = instance_of(tracking)
+    question = "Çukurun tam yerini, hangi binanın önünde olduğunu yazar mısınız?"
+    complete(camunda, instance, "talebi-degerlendir", {"outcome": "bilgi-gerekli", "question": question})
+    (_asked,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing=question)
+    wait_status(tracking, "bilgi-bekleniyor")
+
+    reply = api.post(
+        f"/requests/{tracking}/replies", json={"text": "Gül Apartmanı'nın önünde, İnönü Cd. köşesi."}
+    )
+    assert reply.status_code == 202, reply.text
+    again = camunda.wait_for_task(instance, "talebi-degerlendir")
+    assert again["id"]
+    assert any(e["event"] == "vatandas-yanitladi" for e in events(tracking))
+    assert api.post(f"/requests/{tracking}/replies", json={"text": "tekrar"}).status_code == 409
+
+
+@pytest.mark.usefixtures("short_durations")
+def test_information_request_not_answered_in_time_returns_to_staff(
+    api: httpx.Client, camunda: CamundaWeb
+) -> None:
+    tracking, _ = submit(api)
+    instance = instance_of(tracking)
+    complete(
+        camunda, instance, "talebi-degerlendir", {"outcome": "bilgi-gerekli", "question": "Adres tarifi?"}
+    )
+    poll(
+        lambda: [e for e in events(tracking) if e["event"] == "vatandas-yanit-vermedi"] or None,
+        what="the no-answer record",
+        timeout=60,
+    )
+    camunda.wait_for_task(instance, "talebi-degerlendir")
+
+
+@pytest.mark.usefixtures("short_durations")
+def test_overdue_request_notifies_the_director_again_and_again(
+    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+) -> None:
+    category = api.put(
+        "/catalogue/categories/TEST-ACIL",
+        json={"name": "Test: aynı gün", "directorateCode": "VETERINER", "serviceDays": 0, "active": True},
+    )
+    assert category.status_code == 200, category.text
+    tracking, _ = submit(api, categoryCode="TEST-ACIL")
+    request_id = str(wait_status(tracking, "mudurlukte")["id"])
+    notices = wait_mail(
+        mailbox_dir, to="veteriner.mudur@belediye.local", containing=request_id, count=2, timeout=60
+    )
+    subjects = sorted(str(m["Subject"]) for m in notices)
+    assert "1. bildirim" in subjects[0] and "2. bildirim" in subjects[1]
+    instance = instance_of(tracking)
+    complete(
+        camunda, instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Ekip gönderildi."}
+    )
+    count_after = len(wait_mail(mailbox_dir, to="veteriner.mudur@belediye.local", containing=request_id))
+    time.sleep(7)  # past two reminder intervals: no more notices once the task is done
+    final = len(wait_mail(mailbox_dir, to="veteriner.mudur@belediye.local", containing=request_id))
+    assert final == count_after
+
+
+def test_nonconforming_closure_hands_over_to_the_nonconformity_process(
+    api: httpx.Client, camunda: CamundaWeb
+) -> None:
+    tracking, _ = submit(api)
+    instance = instance_of(tracking)
+    complete(camunda, instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Yapıldı."})
+    complete(
+        camunda,
+        instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun-degil", "closureNote": "Yerinde kontrolde çukur hâlâ açık."},
+    )
+    wait_status(tracking, "uygunsuzluk")
+    camunda.wait_for_instance_state(instance, "COMPLETED")
+    decision = next(e for e in events(tracking) if e["event"] == "kapatma-karari")
+    assert decision["details"]["closureDecision"] == "uygun-degil"
+
+
+def test_duplicate_intake_returns_the_same_request_and_starts_one_instance(
+    api: httpx.Client, camunda: CamundaWeb
+) -> None:
+    body = payload()
+    first = api.post("/requests", json=body)
+    second = api.post("/requests", json=body)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["trackingNumber"] == second.json()["trackingNumber"]
+    tracking = first.json()["trackingNumber"]
+    request_id = str(wait_status(tracking, "mudurlukte")["id"])
+    poll(lambda: instances_with_variable(camunda, "requestId", request_id) or None, what="the instance in Operate")
+    time.sleep(2)  # time for a second instance to be exported, if one had been created
+    assert len(instances_with_variable(camunda, "requestId", request_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channel": "faks"}, "channel"),
+        ({"description": "kısa"}, "description"),
+        ({"description": "ş" * 4001}, "description"),
+        ({"location": {"latitude": 95.0, "longitude": 34.6}}, "latitude"),
+        ({"location": {"latitude": 36.8}}, "location"),
+        ({"type": 3}, "type"),
+        ({"citizen": {"fullName": "Ali Veli", "phone": "12345"}}, "phone"),
+        (
+            {"preferredAnswerChannel": "sms", "citizen": {"fullName": "Ali Veli", "email": "ali@x.local"}},
+            "preferredAnswerChannel",
+        ),
+        ({"channelReference": None}, "channelReference"),
+    ],
+)
+def test_bad_input_gets_a_422_that_names_the_field(
+    api: httpx.Client, change: dict[str, object], field: str
+) -> None:
+    response = api.post("/requests", json=payload(**change))
+    assert response.status_code == 422, response.text
+    assert field in str(response.json()["detail"])
+
+
+def test_missing_fields_are_each_named(api: httpx.Client) -> None:
+    response = api.post("/requests", json={"channel": "web"})
+    assert response.status_code == 422
+    missing = {e["loc"][-1] for e in response.json()["detail"] if e["type"] == "missing"}
+    assert {"channelReference", "type", "description", "location", "citizen"} <= missing
+
+
+def test_unknown_tracking_number_is_404_in_turkish(api: httpx.Client) -> None:
+    response = api.get("/requests/BI-AAAA-BBBB-CCCC-DDDD")
+    assert response.status_code == 404
+    assert "bulunamadı" in response.json()["detail"]
+
+
+def test_staff_search_filters_and_pages(api: httpx.Client) -> None:
+    tracking, _ = submit(api, channel="cimer", categoryCode="TEMIZLIK-COP")
+    wait_status(tracking, "mudurlukte")
+    found = api.get("/requests", params={"channel": "cimer", "directorate": "TEMIZLIK", "size": 200}).json()
+    assert tracking in [item["trackingNumber"] for item in found["items"]]
+    assert all(item["channel"] == "cimer" for item in found["items"])
+    page = api.get("/requests", params={"size": 1, "page": 1}).json()
+    assert len(page["items"]) == 1 and page["total"] >= 1
+    assert api.get("/requests", params={"size": 0}).status_code == 422
+    assert api.get("/requests", params={"from": "dün"}).status_code == 422
