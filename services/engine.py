@@ -21,3 +21,12 @@ async def engine_reachable(client: ZeebeClient) -> tuple[bool, str]:
             if partition.role.name == "LEADER":
                 return True, "ok"
     return False, "no partition leader"
+
+
+def long_lived_client(channel: grpc.aio.Channel) -> ZeebeClient:
+    """A client for processes that outlive engine restarts.
+
+    pyzeebe closes the shared channel after `max_connection_retries` failed calls (10 by default),
+    which would leave the API and the workers dead after an engine outage; -1 never gives up.
+    """
+    return ZeebeClient(channel, max_connection_retries=-1)

@@ -9,10 +9,10 @@ import logging
 import signal
 
 import grpc
-from pyzeebe import ZeebeClient, ZeebeTaskRouter, ZeebeWorker
+from pyzeebe import ZeebeTaskRouter, ZeebeWorker
 
 from services.bootstrap import Container, bootstrap
-from services.engine import open_channel
+from services.engine import long_lived_client, open_channel
 from services.log_context import configure_logging, job_context
 from services.outbox import run_dispatcher
 from workers import citizen_request, nonconformity, system_check
@@ -51,7 +51,7 @@ async def run(container: Container) -> None:
     dispatcher = asyncio.create_task(
         run_dispatcher(
             container.uow,
-            ZeebeClient(channel),
+            long_lived_client(channel),
             poll_seconds=container.settings.outbox_poll_seconds,
             stop=stop,
         )

@@ -6,13 +6,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pyzeebe import ZeebeClient
 
 from services import catalogue
 from services.api import catalogue as catalogue_routes
 from services.api import health, requests, system_checks
 from services.bootstrap import Container, bootstrap
-from services.engine import open_channel
+from services.engine import long_lived_client, open_channel
 
 log = logging.getLogger("api")
 
@@ -24,7 +23,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         # The sample catalogue on first start; later changes come through the API.
         catalogue.load_seed_if_empty(app.state.container.uow)
         channel = open_channel(app.state.container.settings.zeebe_gateway_address)
-        app.state.zeebe_client = ZeebeClient(channel)
+        app.state.zeebe_client = long_lived_client(channel)
         try:
             yield
         finally:

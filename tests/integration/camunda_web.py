@@ -91,6 +91,15 @@ class CamundaWeb:
         result: dict[str, Any] = response.json()
         return result
 
+    def variables_of(self, process_instance_key: int) -> list[dict[str, Any]]:
+        response = self._client.post(
+            "/v1/variables/search",
+            json={"filter": {"processInstanceKey": process_instance_key}, "size": 1000},
+        )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
     def wait_for_instance_state(self, key: int, state: str) -> dict[str, Any]:
         return poll(
             lambda: inst if (inst := self.process_instance(key)) and inst["state"] == state else None,

@@ -86,6 +86,11 @@ def test_routed_done_checked_and_answered(api: httpx.Client, camunda: CamundaWeb
     assert row["answer"] == "olumlu"
     camunda.wait_for_instance_state(instance, "COMPLETED")
 
+    personal = [body["citizen"]["fullName"], "532", body["citizen"]["email"], "Şehit İlhan"]
+    variables = camunda.variables_of(instance)
+    assert variables, "the instance's variables should be readable"
+    assert not [v for v in variables for p in personal if p in str(v["value"])], "personal data in the engine"
+
     status = api.get(f"/requests/{tracking}").json()
     assert status["status"] == "kapatildi"
     texts = [entry["text"] for entry in status["history"]]
@@ -250,7 +255,10 @@ def test_duplicate_intake_returns_the_same_request_and_starts_one_instance(
     assert first.json()["trackingNumber"] == second.json()["trackingNumber"]
     tracking = first.json()["trackingNumber"]
     request_id = str(wait_status(tracking, "mudurlukte")["id"])
-    poll(lambda: instances_with_variable(camunda, "requestId", request_id) or None, what="the instance in Operate")
+    poll(
+        lambda: instances_with_variable(camunda, "requestId", request_id) or None,
+        what="the instance in Operate",
+    )
     time.sleep(2)  # time for a second instance to be exported, if one had been created
     assert len(instances_with_variable(camunda, "requestId", request_id)) == 1
 
