@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     zeebe_gateway_address: str = Field("127.0.0.1:26500", description="Zeebe gateway, gRPC")
     camunda_rest_url: str = Field("http://127.0.0.1:8080", description="Camunda REST / web APIs")
     tasklist_url: str = Field("http://127.0.0.1:8080/tasklist", description="Tasklist link in mails")
+    camunda_username: str = Field("demo", description="Tasklist API login (who completed a task)")
+    camunda_password: str = Field("demo", description="Tasklist API password")
     smtp_host: str = Field("127.0.0.1", description="Outgoing mail server")
     smtp_port: int = Field(2525, description="Outgoing mail port")
     smtp_username: str = Field("", description="SMTP login (empty: none)")
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
     def _no_local_secrets_in_production(self) -> Settings:
         if self.environment == "production" and "kalite:kalite@" in self.database_url:
             raise ValueError("DATABASE_URL still uses the local default password in production")
+        if self.environment == "production" and self.camunda_password == "demo":  # noqa: S105 - refusing the default
+            raise ValueError("CAMUNDA_PASSWORD still has the local default in production")
         return self
 
 

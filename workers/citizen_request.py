@@ -16,6 +16,7 @@ from pyzeebe.errors import BusinessError
 
 from services import citizen_requests as requests
 from services.bootstrap import Container
+from services.tasklist import who_completed
 from workers import task_types
 from workers.failures import handle_failure
 
@@ -81,12 +82,19 @@ def router(container: Container) -> ZeebeTaskRouter:
         event = job.custom_headers.get("event") or job.element_id
         fields = [f.strip() for f in (job.custom_headers.get("fields") or "").split(",") if f.strip()]
         details = {name: job.variables.get(name) for name in fields if job.variables.get(name) is not None}
+        # Header `userTask`: the human step whose completer (from Tasklist) is the actor.
+        actor = "sistem"
+        if user_task := job.custom_headers.get("userTask"):
+            completer = await who_completed(
+                container.settings, process_instance_key=job.process_instance_key, element_id=user_task
+            )
+            actor = completer or "bilinmiyor"
         await asyncio.to_thread(
             requests.record_step,
             uow,
             request_id=ref.request_id,
             event=event,
-            actor="tasklist",
+            actor=actor,
             details=details,
             element_instance_key=job.element_instance_key,
         )

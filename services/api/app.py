@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from services import catalogue
 from services.api import catalogue as catalogue_routes
@@ -21,7 +22,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
         # The sample catalogue on first start; later changes come through the API.
-        catalogue.load_seed_if_empty(app.state.container.uow)
+        try:
+            catalogue.load_seed_if_empty(app.state.container.uow)
+        except SQLAlchemyError as error:
+            # Start anyway: /health reports the database, and the next start loads the catalogue.
+            log.warning("catalogue not checked, database unavailable: %s", type(error).__name__)
         channel = open_channel(app.state.container.settings.zeebe_gateway_address)
         app.state.zeebe_client = long_lived_client(channel)
         try:

@@ -18,18 +18,31 @@ T = TypeVar("T")
 
 
 class CamundaWeb:
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, username: str, password: str) -> None:
         self._client = client
+        self._credentials = (username, password)
+
+    def _login(self) -> None:
+        username, password = self._credentials
+        response = self._client.post("/api/login", params={"username": username, "password": password})
+        response.raise_for_status()
+        self._client.headers["X-CSRF-TOKEN"] = response.headers["X-CSRF-TOKEN"]
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Like a browser after an engine restart: log in again when the session is gone."""
+        response = self._client.request(method, url, **kwargs)
+        if response.status_code == 401:
+            self._login()
+            response = self._client.request(method, url, **kwargs)
+        return response
 
     @classmethod
     def login(
         cls, base_url: str = "http://127.0.0.1:8080", username: str = "demo", password: str = "demo"
     ) -> CamundaWeb:
-        client = httpx.Client(base_url=base_url, timeout=15)
-        response = client.post("/api/login", params={"username": username, "password": password})
-        response.raise_for_status()
-        client.headers["X-CSRF-TOKEN"] = response.headers["X-CSRF-TOKEN"]
-        return cls(client)
+        web = cls(httpx.Client(base_url=base_url, timeout=15), username, password)
+        web._login()
+        return web
 
     def __enter__(self) -> CamundaWeb:
         return self
@@ -42,7 +55,7 @@ class CamundaWeb:
     # ---------------------------------------------------------------- Tasklist
 
     def search_tasks(self, **criteria: Any) -> list[dict[str, Any]]:
-        response = self._client.post("/v1/tasks/search", json=criteria)
+        response = self._send("POST", "/v1/tasks/search", json=criteria)
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json()
         return result
@@ -64,19 +77,19 @@ class CamundaWeb:
         )
 
     def form(self, form_id: str, process_definition_key: str) -> dict[str, Any]:
-        response = self._client.get(
-            f"/v1/forms/{form_id}", params={"processDefinitionKey": process_definition_key}
+        response = self._send(
+            "GET", f"/v1/forms/{form_id}", params={"processDefinitionKey": process_definition_key}
         )
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
 
     def assign_task(self, task_id: str, assignee: str) -> None:
-        self._client.patch(f"/v1/tasks/{task_id}/assign", json={"assignee": assignee}).raise_for_status()
+        self._send("PATCH", f"/v1/tasks/{task_id}/assign", json={"assignee": assignee}).raise_for_status()
 
     def complete_task(self, task_id: str, variables: dict[str, Any]) -> dict[str, Any]:
         body = {"variables": [{"name": k, "value": json.dumps(v)} for k, v in variables.items()]}
-        response = self._client.patch(f"/v1/tasks/{task_id}/complete", json=body)
+        response = self._send("PATCH", f"/v1/tasks/{task_id}/complete", json=body)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
@@ -84,7 +97,7 @@ class CamundaWeb:
     # ---------------------------------------------------------------- Operate
 
     def process_instance(self, key: int) -> dict[str, Any] | None:
-        response = self._client.get(f"/v1/process-instances/{key}")
+        response = self._send("GET", f"/v1/process-instances/{key}")
         if response.status_code == 404:
             return None
         response.raise_for_status()
@@ -92,7 +105,8 @@ class CamundaWeb:
         return result
 
     def variables_of(self, process_instance_key: int) -> list[dict[str, Any]]:
-        response = self._client.post(
+        response = self._send(
+            "POST",
             "/v1/variables/search",
             json={"filter": {"processInstanceKey": process_instance_key}, "size": 1000},
         )
@@ -119,7 +133,8 @@ def poll(fetch: Callable[[], T | None], *, what: str, timeout: float = 60.0, eve
 
 def instances_with_variable(web: CamundaWeb, name: str, value: Any) -> set[int]:
     """Process instances (Operate) holding a variable with this exact JSON value."""
-    response = web._client.post(
+    response = web._send(
+        "POST",
         "/v1/variables/search",
         json={"filter": {"name": name, "value": json.dumps(value)}, "size": 100},
     )

@@ -91,6 +91,11 @@ def test_routed_done_checked_and_answered(api: httpx.Client, camunda: CamundaWeb
     assert variables, "the instance's variables should be readable"
     assert not [v for v in variables for p in personal if p in str(v["value"])], "personal data in the engine"
 
+    recorded = {e["event"]: e for e in events(tracking)}
+    assert recorded["mudurluk-degerlendirmesi"]["actor"] == "demo"  # who completed it in Tasklist
+    assert recorded["mudurluk-degerlendirmesi"]["details"]["resolution"].startswith("Çukur asfaltla")
+    assert recorded["kapatma-karari"]["actor"] == "demo"
+
     status = api.get(f"/requests/{tracking}").json()
     assert status["status"] == "kapatildi"
     texts = [entry["text"] for entry in status["history"]]
