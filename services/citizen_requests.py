@@ -1,7 +1,8 @@
 """Citizen requests (birim istek): intake, routing, notifications, history and answers.
 
-Every function that a worker calls is idempotent: it is keyed by the job's element-instance key,
-so a job delivered twice leaves one history entry and sends one message.
+Every function that a worker calls is idempotent: it is keyed by the request and the job's
+element-instance key (unique per step execution; a timer firing again is a new one), so a job
+delivered twice leaves one history entry and sends one message.
 """
 
 from __future__ import annotations
@@ -296,7 +297,7 @@ def route(
                 request_id,
                 "kategori-bulunamadi",
                 details={"categoryCode": category_code},
-                idempotency_key=f"route:{element_instance_key}",
+                idempotency_key=f"route:{request_id}:{element_instance_key}",
             )
             request.status = "yonlendirme-bekliyor"
             request.process_instance_key = process_instance_key
@@ -319,7 +320,7 @@ def route(
                 "directorateCode": directorate.code,
                 "dueAt": routing.due_at.isoformat(),
             },
-            idempotency_key=f"route:{element_instance_key}",
+            idempotency_key=f"route:{request_id}:{element_instance_key}",
             directorate=directorate.name,
         ):
             request.category_code = category.code
@@ -383,14 +384,16 @@ async def notify_directorate(
             f'Görevi Tasklist\'te açın: {tasklist_url} ("Talebi değerlendir", talep {request.id})\n'
         ),
     )
-    sent = await send_once(uow_factory, mailer, idempotency_key=f"notify:{element_instance_key}", mail=mail)
+    sent = await send_once(
+        uow_factory, mailer, idempotency_key=f"notify:{request_id}:{element_instance_key}", mail=mail
+    )
     with uow_factory() as uow:
         _add_event(
             uow.session,
             request_id,
             "mudurluge-bildirildi",
             details={"directorateCode": directorate.code, "sent": sent},
-            idempotency_key=f"notify:{element_instance_key}",
+            idempotency_key=f"notify:{request_id}:{element_instance_key}",
         )
         _lock(uow.session, request_id).status = "mudurlukte"
         uow.commit()
@@ -414,7 +417,7 @@ def record_step(
             event,
             actor=actor,
             details=details,
-            idempotency_key=f"step:{element_instance_key}",
+            idempotency_key=f"step:{request_id}:{element_instance_key}",
         ):
             outcome = details.get("outcome")
             if isinstance(outcome, str) and outcome in STATUS_AFTER_OUTCOME:
@@ -471,13 +474,18 @@ async def ask_citizen(
         uow_factory,
         mailer,
         sms,
-        key=f"ask:{element_instance_key}",
+        key=f"ask:{request_id}:{element_instance_key}",
         contact=contact,
         subject=f"Talebiniz hakkında bilgi gerekiyor ({request.tracking_code})",
         text=text,
     )
     with uow_factory() as uow:
-        _add_event(uow.session, request_id, "bilgi-istendi", idempotency_key=f"ask:{element_instance_key}")
+        _add_event(
+            uow.session,
+            request_id,
+            "bilgi-istendi",
+            idempotency_key=f"ask:{request_id}:{element_instance_key}",
+        )
         _lock(uow.session, request_id).status = "bilgi-bekleniyor"
         uow.commit()
 
@@ -535,7 +543,7 @@ async def escalate_overdue(
                 .where(
                     RequestEvent.request_id == request_id,
                     RequestEvent.event == "gecikme-bildirildi",
-                    RequestEvent.idempotency_key != f"overdue:{element_instance_key}",
+                    RequestEvent.idempotency_key != f"overdue:{request_id}:{element_instance_key}",
                 )
             )
             or 0
@@ -544,7 +552,7 @@ async def escalate_overdue(
     await send_once(
         uow_factory,
         mailer,
-        idempotency_key=f"overdue:{element_instance_key}",
+        idempotency_key=f"overdue:{request_id}:{element_instance_key}",
         mail=Mail(
             recipient=directorate.director_email,
             subject=f"Hizmet süresi aşıldı ({count}. bildirim): {category.name}",
@@ -561,7 +569,7 @@ async def escalate_overdue(
             request_id,
             "gecikme-bildirildi",
             details={"count": count},
-            idempotency_key=f"overdue:{element_instance_key}",
+            idempotency_key=f"overdue:{request_id}:{element_instance_key}",
         )
         uow.commit()
     return count
@@ -605,7 +613,7 @@ async def answer_citizen(
         uow_factory,
         mailer,
         sms,
-        key=f"answer:{element_instance_key}",
+        key=f"answer:{request_id}:{element_instance_key}",
         contact=contact,
         subject=f"Talebiniz sonuçlandı ({request.tracking_code})",
         text=body,
@@ -617,7 +625,7 @@ async def answer_citizen(
             request_id,
             "yanitlandi",
             details={"answer": answer},
-            idempotency_key=f"answer:{element_instance_key}",
+            idempotency_key=f"answer:{request_id}:{element_instance_key}",
         ):
             req.status = "kapatildi"
             req.answer = answer
@@ -635,7 +643,7 @@ def hand_over_to_nonconformity(
             uow.session,
             request_id,
             "uygunsuzluk-sureci-baslatildi",
-            idempotency_key=f"nonconformity:{element_instance_key}",
+            idempotency_key=f"nonconformity:{request_id}:{element_instance_key}",
         ):
             request.status = "uygunsuzluk"
         uow.commit()

@@ -75,7 +75,7 @@ async def send_test_notification(
     await send_once(
         uow_factory,
         mailer,
-        idempotency_key=f"sistem-kontrol:{element_instance_key}",
+        idempotency_key=f"sistem-kontrol:{check_id}:{element_instance_key}",
         mail=test_mail(check_id, recipient, tasklist_url),
     )
     with uow_factory() as uow:

@@ -23,6 +23,9 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="local default password"):
         Settings()
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:s3cret@db.belediye.local/hizmet")
+    with pytest.raises(ValidationError, match="CAMUNDA_PASSWORD"):
+        Settings()
+    monkeypatch.setenv("CAMUNDA_PASSWORD", "uzun-ve-gizli")
     assert Settings().environment == "production"
 
 
