@@ -1,7 +1,8 @@
 """Deploy everything under bpmn/ (diagrams, forms, decision tables) to the engine.
 
-Idempotent: Zeebe keeps the current version of a resource whose content did not change,
-so running this again deploys nothing new. Usage: `kalite-deploy [--dir bpmn]`.
+Idempotent: each file is its own deployment, and Zeebe keeps the current version of a resource
+whose content did not change (a deployment with several files would version them all when one
+changes). Forms go first: a diagram links them by id. Usage: `kalite-deploy [--dir bpmn]`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ RESOURCE_SUFFIXES = (".bpmn", ".dmn", ".form")
 
 
 def find_resources(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix in RESOURCE_SUFFIXES and p.is_file())
+    found = [p for p in root.rglob("*") if p.suffix in RESOURCE_SUFFIXES and p.is_file()]
+    return sorted(found, key=lambda p: (p.suffix != ".form", p.suffix != ".dmn", p.name))
 
 
 def describe(response: DeployResourceResponse) -> list[str]:
@@ -37,14 +39,14 @@ def describe(response: DeployResourceResponse) -> list[str]:
     return lines
 
 
-async def deploy(root: Path, gateway_address: str) -> DeployResourceResponse:
+async def deploy(root: Path, gateway_address: str) -> list[DeployResourceResponse]:
     resources = find_resources(root)
     if not resources:
         raise SystemExit(f"No .bpmn, .dmn or .form files under {root}")
     channel = create_insecure_channel(grpc_address=gateway_address)
     try:
-        # One deployment: a diagram and the forms it links are checked together.
-        return await ZeebeClient(channel).deploy_resource(*resources)
+        client = ZeebeClient(channel)
+        return [await client.deploy_resource(resource) for resource in resources]
     finally:
         await channel.close()
 
@@ -53,10 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="kalite-deploy", description=__doc__)
     parser.add_argument("--dir", type=Path, default=REPO / "bpmn", help="folder to deploy")
     args = parser.parse_args()
-    response = asyncio.run(deploy(args.dir, get_settings().zeebe_gateway_address))
-    print(f"deployment {response.key}")  # noqa: T201 - CLI output
-    for line in describe(response):
-        print(f"  {line}")  # noqa: T201 - CLI output
+    for response in asyncio.run(deploy(args.dir, get_settings().zeebe_gateway_address)):
+        for line in describe(response):
+            print(line)  # noqa: T201 - CLI output
 
 
 if __name__ == "__main__":

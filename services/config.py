@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, description="API port")
     log_level: str = Field("INFO", description="Log level of the API and workers")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox dispatcher looks for work")
-    worker_max_running_jobs: int = Field(32, description="Jobs one worker process runs at once")
 
     @property
     def mailbox_dir(self) -> Path:
