@@ -7,7 +7,7 @@ NODE_DIR := tests/bpmnlint
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 SYS_STAMP := .data/.prerequisites
 
-.PHONY: up down status deploy logs lint test install
+.PHONY: up down status deploy logs lint test install bench
 
 $(SYS_STAMP): deploy/local/prerequisites.sh
 	bash deploy/local/prerequisites.sh
@@ -47,6 +47,11 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	cd $(NODE_DIR) && npx --no-install bpmnlint ../../bpmn/*.bpmn
+
+## Benchmark against the running stack (`make up` first); never part of `make test`.
+## Options: make bench ARGS="--requests 2000 --concurrency 16" or ARGS="--rate 50 --duration 60"
+bench: $(PY_STAMP)
+	$(PY) -m tests.bench.run $(ARGS)
 
 ## Run every check and test against the real parts (starts the stack if it is not up).
 test: lint
