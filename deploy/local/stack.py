@@ -240,7 +240,11 @@ def _camunda_config(layout: Layout) -> Path:
         "    zeebeOpensearch:\n"
         f"      url: {search}\n"
         "      prefix: zeebe-record\n"
+        # No archiving into dated indices: without OpenSearch's ISM plugin, Tasklist 8.6 cannot
+        # start again once such indices exist (it asks ISM about them). Local data stays small.
+        "    archiverEnabled: false\n"
         "    archiver:\n"
+        "      enabled: false\n"
         "      ilmEnabled: false\n"
     )
     config.write_text(
