@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -31,18 +33,42 @@ class Mailer(Protocol):
     async def send(self, mail: Mail, *, message_id: str) -> None: ...
 
 
+def encoded_header(value: str, name: str) -> str:
+    """RFC 2047 encoded words that keep every space of Turkish text.
+
+    The modern `email` header folder (CPython 3.11) can put the space between two non-ASCII
+    words outside the encoded words when it folds a long header; readers then drop it
+    ("İı Şş" arrives as "İıŞş"). The older `Header` encoder keeps spaces inside the words.
+    Line breaks become spaces, so a value can never add a header of its own.
+    """
+    value = " ".join(value.splitlines())
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def build_message(mail: Mail, *, sender: str, message_id: str) -> EmailMessage:
+    """A UTF-8 text mail: headers ASCII-only (RFC 2047), body quoted-printable (7-bit safe)."""
+    name, address = parseaddr(sender)
+    if not address:
+        raise ValueError("MAIL_FROM has no e-mail address")
+    message = EmailMessage()
+    message.set_raw("From", formataddr((name, address), charset="utf-8"))
+    message["To"] = mail.recipient
+    message.set_raw("Subject", encoded_header(mail.subject, "Subject"))
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id
+    message.set_content(mail.body, charset="utf-8", cte="quoted-printable")
+    return message
+
+
 class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     async def send(self, mail: Mail, *, message_id: str) -> None:
         s = self._settings
-        message = EmailMessage()
-        message["From"] = s.mail_from
-        message["To"] = mail.recipient
-        message["Subject"] = mail.subject
-        message["Message-ID"] = message_id
-        message.set_content(mail.body, charset="utf-8")
+        message = build_message(mail, sender=s.mail_from, message_id=message_id)
         await aiosmtplib.send(
             message,
             hostname=s.smtp_host,
@@ -81,28 +107,43 @@ async def deliver_once(
 ) -> bool:
     """Deliver (mail or SMS) unless already delivered under this key. True when this call did.
 
-    The row is reserved before the conversation with the server and marked sent after it.
-    A crash between the server accepting the message and the commit can resend once;
-    nothing else can.
+    The row is reserved (with its Message-ID) before talking to the server and marked sent
+    after it. A crash between the server accepting the message and that commit, or a second
+    delivery of the same job while the first is still talking to the server, can send it once
+    more, with the same Message-ID; nothing else can. The database work runs in a thread so
+    that the event loop of the workers keeps serving other jobs meanwhile.
     """
+    message_id = await asyncio.to_thread(_reserve, uow_factory, idempotency_key, recipient, subject)
+    if message_id is None:
+        return False
+    await deliver(message_id)
+    await asyncio.to_thread(_mark_sent, uow_factory, idempotency_key)
+    log.info("notification %s sent", idempotency_key)
+    return True
+
+
+def _reserve(
+    uow_factory: UnitOfWorkFactory, idempotency_key: str, recipient: str, subject: str
+) -> str | None:
+    """The Message-ID to send under, or None when this key was already sent."""
     with uow_factory() as uow:
         existing = uow.session.scalar(
             select(Notification).where(Notification.idempotency_key == idempotency_key)
         )
         if existing is not None and existing.sent_at is not None:
-            return False
+            return None
         if existing is None:
             existing = Notification(idempotency_key=idempotency_key, recipient=recipient, subject=subject)
             uow.session.add(existing)
-            uow.session.flush()
         message_id = existing.smtp_message_id or make_msgid(domain="belediye.local")
         existing.smtp_message_id = message_id
         uow.commit()
-    await deliver(message_id)
+        return message_id
+
+
+def _mark_sent(uow_factory: UnitOfWorkFactory, idempotency_key: str) -> None:
     with uow_factory() as uow:
         row = uow.session.scalar(select(Notification).where(Notification.idempotency_key == idempotency_key))
         assert row is not None
         row.sent_at = datetime.now(UTC)
         uow.commit()
-    log.info("notification %s sent", idempotency_key)
-    return True

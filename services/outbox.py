@@ -1,9 +1,18 @@
 """Transactional outbox: process starts are committed with the change that needs them and
 published to Zeebe afterwards, exactly once.
 
-Each row becomes one Zeebe message whose message id is the row's id. Zeebe rejects a second
-message with the same id while the first is buffered (its time to live), so a dispatcher that
-crashes after publishing but before marking the row dispatched republishes harmlessly.
+Why a second instance cannot appear when the dispatcher crashes between publishing a row and
+committing `dispatched_at` (and so publishes it again on its next round):
+
+1. Each row becomes one Zeebe message whose message id is the row's id. Zeebe rejects a message
+   with the same id, name and correlation key while the first one is still buffered (for
+   MESSAGE_TTL_MS); the retry gets MessageAlreadyExistsError and the row is marked dispatched.
+2. The diagrams start with a message start event, and the correlation key is the business id
+   (e.g. the system check's id). Zeebe creates no new instance for a message whose correlation
+   key already started an instance of that process that is still active.
+
+Only a republish later than the time to live, after the first instance has ended, could start a
+second instance; the dispatcher retries within seconds, so the hour is a wide margin.
 """
 
 from __future__ import annotations
@@ -13,9 +22,8 @@ import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +35,20 @@ log = logging.getLogger(__name__)
 
 # Long enough to cover any retry of a crashed dispatcher.
 MESSAGE_TTL_MS = 60 * 60 * 1000
+
+
+class MessagePublisher(Protocol):
+    """What the dispatcher needs of pyzeebe's ZeebeClient (tests pass a fake)."""
+
+    async def publish_message(
+        self,
+        name: str,
+        correlation_key: str,
+        variables: dict[str, Any] | None = None,
+        time_to_live_in_milliseconds: int = 60000,
+        message_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> object: ...
 
 
 def enqueue_message(
@@ -44,16 +66,17 @@ def enqueue_message(
     return row
 
 
-async def dispatch_pending(uow_factory: UnitOfWorkFactory, client: ZeebeClient, *, batch: int = 50) -> int:
-    """Publish undispatched rows; returns how many were dispatched."""
+async def dispatch_pending(
+    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, batch: int = 50
+) -> int:
+    """Publish undispatched rows; returns how many were dispatched.
+
+    The rows stay locked (FOR UPDATE SKIP LOCKED) until the commit, so a second dispatcher skips
+    them instead of publishing them too. The database calls run in a thread: the dispatcher
+    shares its event loop with the job handlers of the worker process.
+    """
     with uow_factory() as uow:
-        rows = uow.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.dispatched_at.is_(None))
-            .order_by(OutboxMessage.created_at)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        ).all()
+        rows = await asyncio.to_thread(claim_pending, uow.session, batch)
         dispatched = 0
         for row in rows:
             row.attempts += 1
@@ -74,12 +97,25 @@ async def dispatch_pending(uow_factory: UnitOfWorkFactory, client: ZeebeClient, 
             row.dispatched_at = datetime.now(UTC)
             row.last_error = None
             dispatched += 1
-        uow.commit()
+        await asyncio.to_thread(uow.commit)
     return dispatched
 
 
+def claim_pending(session: Session, batch: int) -> list[OutboxMessage]:
+    """Lock up to `batch` undispatched rows, oldest first, skipping rows another dispatcher holds."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.dispatched_at.is_(None))
+            .order_by(OutboxMessage.created_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 async def run_dispatcher(
-    uow_factory: UnitOfWorkFactory, client: ZeebeClient, *, poll_seconds: float, stop: asyncio.Event
+    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, poll_seconds: float, stop: asyncio.Event
 ) -> None:
     """Dispatch until stop is set; back off while the engine or database is unavailable."""
     delay = poll_seconds

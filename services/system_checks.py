@@ -6,6 +6,7 @@ a person confirms it in Tasklist → worker marks the check completed.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -72,12 +73,22 @@ async def send_test_notification(
     tasklist_url: str,
 ) -> datetime:
     """Idempotent: a redelivered job finds the mail sent and the check already notified."""
+    await asyncio.to_thread(get_check, uow_factory, check_id)  # no mail for an unknown check
     await send_once(
         uow_factory,
         mailer,
         idempotency_key=f"sistem-kontrol:{check_id}:{element_instance_key}",
         mail=test_mail(check_id, recipient, tasklist_url),
     )
+    return await asyncio.to_thread(
+        mark_notified, uow_factory, check_id=check_id, process_instance_key=process_instance_key
+    )
+
+
+def mark_notified(
+    uow_factory: UnitOfWorkFactory, *, check_id: uuid.UUID, process_instance_key: int
+) -> datetime:
+    """Record that the test mail went out; the first call wins, later calls return its time."""
     with uow_factory() as uow:
         check = uow.session.get(SystemCheck, check_id, with_for_update=True)
         if check is None:

@@ -2,6 +2,7 @@
 for everything else (an incident a person can see in Operate once retries run out)."""
 
 import logging
+import re
 
 from pyzeebe import Job, JobController
 from pyzeebe.errors import BusinessError
@@ -9,6 +10,7 @@ from pyzeebe.errors import BusinessError
 log = logging.getLogger(__name__)
 
 RETRY_BACK_OFF_MS = 10_000
+EMAIL = re.compile(r"[^\s@<>()'\"]+@[^\s@<>()'\",;]+")
 
 
 async def handle_failure(error: Exception, job: Job, controller: JobController) -> None:
@@ -28,6 +30,9 @@ async def handle_failure(error: Exception, job: Job, controller: JobController) 
         type(error).__name__,
         extra={"job_key": job.key, "process_instance_key": job.process_instance_key},
     )
-    await controller.set_failure_status(
-        f"{type(error).__name__}: {error}"[:500], retry_back_off_ms=RETRY_BACK_OFF_MS
-    )
+    await controller.set_failure_status(failure_message(error), retry_back_off_ms=RETRY_BACK_OFF_MS)
+
+
+def failure_message(error: Exception) -> str:
+    """What Operate shows on the incident: the error, without e-mail addresses (KVKK)."""
+    return EMAIL.sub("<e-posta>", f"{type(error).__name__}: {error}")[:500]

@@ -1,0 +1,110 @@
+"""Unit tests need no engine. Those that touch the database use a real PostgreSQL: the one in
+TEST_DATABASE_URL, else the local stack's `kalite_test` (started if needed). The database is created when
+missing and migrated once per run; every test runs in a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from services.bootstrap import Container, bootstrap
+from services.config import Settings
+from services.mailbox import start_mailbox
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite_test"
+
+
+def free_port() -> int:
+    """A port nothing listens on (right after this call)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _create_database_if_missing(url: str) -> None:
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
+            if not exists:
+                quoted = connection.dialect.identifier_preparer.quote(str(target.database))
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The migrated test database: TEST_DATABASE_URL, else the local stack's `kalite_test`
+    (the stack is started for it when it is not up). Unreachable is a failure, never a skip."""
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
+    try:
+        _create_database_if_missing(url)
+    except OperationalError:
+        if os.environ.get("TEST_DATABASE_URL"):
+            raise
+        request.getfixturevalue("stack")
+        _create_database_if_missing(url)
+    config = Config(str(REPO / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+    return url
+
+
+@pytest.fixture()
+def mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """Our real SMTP mailbox on a free port, storing into a fresh folder: (port, folder)."""
+    port = free_port()
+    folder = tmp_path / "mailbox"
+    controller = start_mailbox(folder, "127.0.0.1", port)
+    try:
+        yield port, folder
+    finally:
+        controller.stop()
+
+
+@pytest.fixture()
+def settings(database_url: str, mailbox: tuple[int, Path], tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        smtp_port=mailbox[0],
+        data_dir=tmp_path,
+        # No engine in unit tests: a port nothing listens on.
+        zeebe_gateway_address=f"127.0.0.1:{free_port()}",
+    )
+
+
+@pytest.fixture()
+def container(settings: Settings) -> Iterator[Container]:
+    """The real composition root, its sessions joined to one transaction rolled back at the end
+    (a unit of work's commit releases a savepoint instead)."""
+    built = bootstrap(settings)
+    connection = built.engine.connect()
+    transaction = connection.begin()
+    try:
+        yield dataclasses.replace(
+            built,
+            session_factory=sessionmaker(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ),
+        )
+    finally:
+        transaction.rollback()
+        connection.close()
+        built.close()

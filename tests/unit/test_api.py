@@ -1,0 +1,135 @@
+"""The API without an engine: /health names what is down, system checks are created and read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pyzeebe.grpc_internals.types import TopologyResponse
+from sqlalchemy import select
+
+from services.api.app import create_app
+from services.bootstrap import Container, bootstrap
+from services.config import Settings
+from services.models import OutboxMessage
+from services.system_checks import START_MESSAGE
+
+Broker = TopologyResponse.BrokerInfo
+Partition = Broker.Partition
+
+
+class EngineWithALeader:
+    async def topology(self) -> TopologyResponse:
+        leader = Partition(
+            partition_id=1,
+            role=Partition.PartitionBrokerRole.LEADER,
+            health=Partition.PartitionBrokerHealth.HEALTHY,
+        )
+        broker = Broker(node_id=0, host="127.0.0.1", port=26501, partitions=[leader], version="8.6.0")
+        return TopologyResponse(
+            brokers=[broker],
+            cluster_size=1,
+            partitions_count=1,
+            replication_factor=1,
+            gateway_version="8.6.0",
+        )
+
+
+@pytest.fixture()
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+
+
+def test_health_is_503_and_names_the_engine_when_its_port_is_closed(client: TestClient) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["engine"] != "ok"
+    assert "Traceback" not in response.text
+
+
+def test_health_is_200_when_database_and_engine_answer(client: TestClient) -> None:
+    client.app.state.zeebe_client = EngineWithALeader()  # type: ignore[attr-defined]
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "engine": "ok"}}
+
+
+def test_health_names_the_database_when_it_is_unreachable() -> None:
+    broken = bootstrap(Settings(database_url="postgresql+psycopg://kalite:kalite@127.0.0.1:1/none"))
+    try:
+        with TestClient(create_app(broken)) as test_client:
+            test_client.app.state.zeebe_client = EngineWithALeader()  # type: ignore[attr-defined]
+            response = test_client.get("/health")
+    finally:
+        broken.close()
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "OperationalError", "engine": "ok"}
+
+
+def test_a_system_check_is_created_with_its_process_start_and_can_be_read(
+    client: TestClient, container: Container
+) -> None:
+    created = client.post("/system-checks", json={"requestedBy": "operatör"})
+
+    assert created.status_code == 201
+    body = created.json()
+    assert body["status"] == "pending"
+    assert body["requestedBy"] == "operatör"
+    assert body["statusUrl"].endswith(f"/system-checks/{body['id']}")
+    with container.uow() as uow:
+        row = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.correlation_key == body["id"]))
+        assert row is not None and row.message_name == START_MESSAGE
+
+    read = client.get(f"/system-checks/{body['id']}")
+    assert read.status_code == 200
+    assert read.json() == body
+
+
+def test_the_body_of_a_system_check_is_optional(client: TestClient) -> None:
+    response = client.post("/system-checks")
+    assert response.status_code == 201
+    assert response.json()["requestedBy"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status"),
+    [
+        ("GET", f"/system-checks/{uuid.uuid4()}", None, 404),
+        ("GET", "/system-checks/not-a-uuid", None, 422),
+        ("POST", "/system-checks", {"requestedBy": "x", "unexpected": 1}, 422),
+        ("POST", "/system-checks", {"requestedBy": ""}, 422),
+    ],
+)
+def test_bad_requests_get_clear_statuses(
+    client: TestClient, method: str, path: str, payload: object, status: int
+) -> None:
+    response = client.request(method, path, json=payload)
+    assert response.status_code == status
+    assert "detail" in response.json()
+
+
+def test_an_unexpected_error_is_a_generic_500_and_is_logged(
+    container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(container)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals: postgresql://kalite:kalite@db")
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/boom")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Beklenmeyen bir hata oluştu / An unexpected error occurred."}
+    assert "secret" not in response.text
+    assert any(record.exc_info and "secret internals" in str(record.exc_info[1]) for record in caplog.records)
