@@ -19,9 +19,9 @@ from pathlib import Path
 
 from deploy.local import install, processes, versions
 from deploy.local.processes import RunDirs
+from services.config import LOCAL_DATABASE_URL
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL_DB_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
 
 
 def _say(message: str) -> None:
@@ -325,9 +325,11 @@ def start_camunda(layout: Layout, java_home: Path) -> None:
 
 
 def _app_env(layout: Layout) -> dict[str, str]:
-    env = {"DATA_DIR": str(layout.data), "PYTHONUNBUFFERED": "1"}
-    env.setdefault("DATABASE_URL", os.environ.get("DATABASE_URL", LOCAL_DB_URL))
-    return env
+    return {
+        "DATA_DIR": str(layout.data),
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL),
+    }
 
 
 def start_ours(layout: Layout) -> None:
