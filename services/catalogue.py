@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.db import UnitOfWorkFactory
-from services.models import Category, Directorate, Institution
+from services.models import Category, Directorate, Institution, Office
 
 SEED = Path(__file__).resolve().parent / "data" / "katalog.json"
 
@@ -25,10 +25,11 @@ class CatalogueError(ValueError):
 
 def load_seed_if_empty(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> bool:
     """Load the sample catalogue on first start; never overwrite what operators changed."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    _load_offices_if_empty(uow_factory, data)
     with uow_factory() as uow:
         if uow.session.scalar(select(func.count()).select_from(Directorate)):
             return False
-        data = json.loads(path.read_text(encoding="utf-8"))
         for d in data["directorates"]:
             uow.session.add(
                 Directorate(
@@ -37,6 +38,8 @@ def load_seed_if_empty(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> boo
                     email=d["email"],
                     director_email=d["directorEmail"],
                     staff_group=d["staffGroup"],
+                    director_group=d["directorGroup"],
+                    head_email=d["headEmail"],
                 )
             )
         uow.session.flush()
@@ -54,6 +57,17 @@ def load_seed_if_empty(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> boo
             uow.session.add(Institution(code=i["code"], name=i["name"], email=i["email"]))
         uow.commit()
         return True
+
+
+def _load_offices_if_empty(uow_factory: UnitOfWorkFactory, data: dict[str, Any]) -> None:
+    with uow_factory() as uow:
+        if uow.session.scalar(select(func.count()).select_from(Office)):
+            return
+        for o in data.get("offices", []):
+            uow.session.add(
+                Office(code=o["code"], name=o["name"], email=o["email"], staff_group=o["staffGroup"])
+            )
+        uow.commit()
 
 
 def active_category(session: Session, code: str | None) -> tuple[Category, Directorate] | None:

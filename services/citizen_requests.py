@@ -50,6 +50,8 @@ PUBLIC_TEXT = {
     "bilgi-istendi": "Talebinizle ilgili sizden ek bilgi istendi.",
     "vatandas-yanitladi": "Ek bilgi yanıtınız alındı.",
     "yanitlandi": "Talebiniz sonuçlandı; yanıtınız gönderildi.",
+    "yeniden-acildi": "Talebiniz yeniden değerlendirilmek üzere müdürlüğe iletildi.",
+    "kuruma-yonlendirildi": "Talebiniz görev alanı nedeniyle {institution} kurumuna yönlendirildi.",
 }
 
 
@@ -139,18 +141,8 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
                     preferred_channel=c.preferred_channel,
                 )
             )
-            _add_event(uow.session, request.id, "alindi", actor=f"kanal:{intake.channel}")
-            enqueue_message(
-                uow.session,
-                message_name=START_MESSAGE,
-                correlation_key=str(request.id),
-                variables={
-                    "requestId": str(request.id),
-                    "requestType": request.request_type,
-                    "channel": request.channel,
-                    "categoryCode": request.category_code,
-                },
-            )
+            add_event(uow.session, request.id, "alindi", actor=f"kanal:{intake.channel}")
+            enqueue_start(uow.session, request)
             uow.commit()
             uow.session.refresh(request)
             uow.session.expunge(request)
@@ -161,6 +153,27 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
         if existing is None:
             raise
         return existing, False
+
+
+def enqueue_start(session: Session, request: CitizenRequest) -> None:
+    """Start the request's process with the intake (and with a reopened request whose process ended)."""
+    enqueue_message(
+        session,
+        message_name=START_MESSAGE,
+        correlation_key=str(request.id),
+        variables={
+            "requestId": str(request.id),
+            "requestType": request.request_type,
+            "channel": request.channel,
+            "categoryCode": request.category_code,
+        },
+    )
+
+
+def service_days(session: Session, request: CitizenRequest) -> int:
+    """The request's category's service time (working days); 30 days (Law 3071) without one."""
+    category = session.get(Category, request.category_code) if request.category_code else None
+    return category.service_days if category else 30
 
 
 def _by_channel_reference(
@@ -177,7 +190,7 @@ def _by_channel_reference(
         return found
 
 
-def _add_event(
+def add_event(
     session: Session,
     request_id: uuid.UUID,
     event: str,
@@ -292,7 +305,7 @@ def route(
         request = _lock(uow.session, request_id)
         found = catalogue.active_category(uow.session, category_code)
         if found is None:
-            _add_event(
+            add_event(
                 uow.session,
                 request_id,
                 "kategori-bulunamadi",
@@ -311,7 +324,7 @@ def route(
             service_days=category.service_days,
             due_at=add_working_days(request.received_at, category.service_days),
         )
-        if _add_event(
+        if add_event(
             uow.session,
             request_id,
             "yonlendirildi",
@@ -388,7 +401,7 @@ async def notify_directorate(
         uow_factory, mailer, idempotency_key=f"notify:{request_id}:{element_instance_key}", mail=mail
     )
     with uow_factory() as uow:
-        _add_event(
+        add_event(
             uow.session,
             request_id,
             "mudurluge-bildirildi",
@@ -411,7 +424,7 @@ def record_step(
     """A step the diagram asks to record (task header `event`), with the fields it names."""
     with uow_factory() as uow:
         request = _lock(uow.session, request_id)
-        if _add_event(
+        if add_event(
             uow.session,
             request_id,
             event,
@@ -425,7 +438,7 @@ def record_step(
         uow.commit()
 
 
-async def _to_citizen(
+async def tell_citizen(
     uow_factory: UnitOfWorkFactory,
     mailer: Mailer,
     sms: SmsSender,
@@ -470,7 +483,7 @@ async def ask_citizen(
         "Yanıtınızı bu e-postaya yanıt vererek, Alo 185'i arayarak ya da web sitemizden "
         "takip numaranızla iletebilirsiniz.\n"
     )
-    await _to_citizen(
+    await tell_citizen(
         uow_factory,
         mailer,
         sms,
@@ -480,7 +493,7 @@ async def ask_citizen(
         text=text,
     )
     with uow_factory() as uow:
-        _add_event(
+        add_event(
             uow.session,
             request_id,
             "bilgi-istendi",
@@ -504,7 +517,7 @@ def accept_reply(uow_factory: UnitOfWorkFactory, *, tracking_code: str, text: st
             raise ReplyNotExpected(request.status)
         reply = CitizenReply(id=uuid.uuid4(), request_id=request.id, text=text)
         uow.session.add(reply)
-        _add_event(
+        add_event(
             uow.session,
             request.id,
             "vatandas-yanitladi",
@@ -564,7 +577,7 @@ async def escalate_overdue(
         ),
     )
     with uow_factory() as uow:
-        _add_event(
+        add_event(
             uow.session,
             request_id,
             "gecikme-bildirildi",
@@ -609,7 +622,7 @@ async def answer_citizen(
             f"Gerekçe: {details.get('reason') or '-'}\n\n"
             "Bilgilerinize sunarız.\n"
         )
-    await _to_citizen(
+    await tell_citizen(
         uow_factory,
         mailer,
         sms,
@@ -620,7 +633,7 @@ async def answer_citizen(
     )
     with uow_factory() as uow:
         req = _lock(uow.session, request_id)
-        if _add_event(
+        if add_event(
             uow.session,
             request_id,
             "yanitlandi",
@@ -632,18 +645,3 @@ async def answer_citizen(
             req.closed_at = datetime.now(UTC)
         uow.commit()
     return answer
-
-
-def hand_over_to_nonconformity(
-    uow_factory: UnitOfWorkFactory, *, request_id: uuid.UUID, element_instance_key: int
-) -> None:
-    with uow_factory() as uow:
-        request = _lock(uow.session, request_id)
-        if _add_event(
-            uow.session,
-            request_id,
-            "uygunsuzluk-sureci-baslatildi",
-            idempotency_key=f"nonconformity:{request_id}:{element_instance_key}",
-        ):
-            request.status = "uygunsuzluk"
-        uow.commit()

@@ -10,6 +10,14 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_EVIDENCE_TYPES = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
 
 
@@ -42,6 +50,15 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, description="API port")
     log_level: str = Field("INFO", description="Log level of the API and workers")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox dispatcher looks for work")
+    evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest evidence file accepted")
+    evidence_allowed_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EVIDENCE_TYPES),
+        description="Evidence media types accepted (JSON list)",
+    )
+    report_font_path: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="TrueType font with Turkish letters for PDF reports",
+    )
 
     @property
     def mailbox_dir(self) -> Path:

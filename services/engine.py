@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import grpc
 from pyzeebe import ZeebeClient, create_insecure_channel
+from pyzeebe.proto.gateway_pb2 import SetVariablesRequest
+from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 
 def open_channel(gateway_address: str) -> grpc.aio.Channel:
@@ -30,3 +35,16 @@ def long_lived_client(channel: grpc.aio.Channel) -> ZeebeClient:
     which would leave the API and the workers dead after an engine outage; -1 never gives up.
     """
     return ZeebeClient(channel, max_connection_retries=-1)
+
+
+async def set_variables(
+    channel: grpc.aio.Channel, element_instance_key: int, variables: dict[str, Any], *, local: bool = True
+) -> None:
+    """Zeebe's SetVariables (pyzeebe's client has no call for it): e.g. what a waiting task's form shows."""
+    stub = GatewayStub(channel)
+    await stub.SetVariables(
+        SetVariablesRequest(
+            elementInstanceKey=element_instance_key, variables=json.dumps(variables), local=local
+        ),
+        timeout=10,
+    )

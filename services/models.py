@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -80,6 +81,12 @@ class Directorate(Base):
     email: Mapped[str] = mapped_column(String(320), comment="where new requests are notified")
     director_email: Mapped[str] = mapped_column(String(320), comment="where overdue requests escalate")
     staff_group: Mapped[str] = mapped_column(String(100), comment="Tasklist candidate group of its staff")
+    director_group: Mapped[str] = mapped_column(
+        String(100), comment="Tasklist candidate group of its director"
+    )
+    head_email: Mapped[str] = mapped_column(
+        String(320), comment="head of department (daire başkanı): next level for stalled approvals"
+    )
 
 
 class Category(Base):
@@ -164,3 +171,171 @@ class CitizenReply(Base):
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     text: Mapped[str] = mapped_column(Text)
+
+
+class Office(Base):
+    """A unit that is not a directorate but takes part in the procedure (e.g. the IMS office).
+
+    Escalation levels named in the diagrams resolve to these (or to a directorate's head)."""
+
+    __tablename__ = "offices"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    staff_group: Mapped[str] = mapped_column(String(100), comment="Tasklist candidate group")
+
+
+# ---------------------------------------------------------------- nonconformities and DİFs
+
+
+class Nonconformity(Base):
+    """The nonconforming service form (uygun olmayan ürün/hizmet formu): what was wrong and the decision."""
+
+    __tablename__ = "nonconformities"
+    __table_args__ = (UniqueConstraint("source", "reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("citizen_requests.id"), index=True)
+    directorate_code: Mapped[str] = mapped_column(ForeignKey("directorates.code"), index=True)
+    description: Mapped[str] = mapped_column(Text, comment="what was wrong")
+    source: Mapped[str] = mapped_column(String(30), comment="how it was found")
+    reference: Mapped[str | None] = mapped_column(String(100), comment="caller's id, for safe retries")
+    found_by: Mapped[str] = mapped_column(String(100))
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    decision: Mapped[str | None] = mapped_column(String(20), comment="yeniden-ac / yonlendir")
+    institution_code: Mapped[str | None] = mapped_column(ForeignKey("institutions.code"))
+    justification: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    process_instance_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Finding(Base):
+    """Bulgu: the evidence that a service was nonconforming, opened to the directorate concerned."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    nonconformity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nonconformities.id"), unique=True)
+    directorate_code: Mapped[str] = mapped_column(ForeignKey("directorates.code"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Dif(Base):
+    """DİF: the corrective/improvement action form defined on a finding."""
+
+    __tablename__ = "difs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    finding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("findings.id"), unique=True)
+    directorate_code: Mapped[str] = mapped_column(ForeignKey("directorates.code"), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    planned_by: Mapped[str | None] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    process_instance_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+
+class DifAction(Base):
+    """One planned action of a DİF, carried out by its owner with evidence."""
+
+    __tablename__ = "dif_actions"
+    __table_args__ = (UniqueConstraint("dif_id", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    dif_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("difs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str] = mapped_column(String(100), comment="Tasklist user name of the owner")
+    responsible_email: Mapped[str] = mapped_column(String(320), comment="where reminders go")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), comment="acik / tamamlandi / geri-gonderildi")
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completion_note: Mapped[str | None] = mapped_column(Text)
+
+
+class EvidenceFile(Base):
+    """An attachment that proves an action was done; the bytes live in the same transaction."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dif_actions.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class DifApproval(Base):
+    """A decision on a DİF: the director's approval or send-back, the IMS office's verification."""
+
+    __tablename__ = "dif_approvals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    dif_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("difs.id"), index=True)
+    step: Mapped[str] = mapped_column(String(30), comment="mudur-onayi / eys-dogrulama")
+    decision: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Escalation(Base):
+    """A reminder or escalation sent because an action or an approval waited too long."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    dif_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("difs.id"), index=True)
+    action_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dif_actions.id"))
+    kind: Mapped[str] = mapped_column(String(30), comment="eylem-hatirlatma / eylem-gecikmesi / onay")
+    level: Mapped[str] = mapped_column(String(40), comment="who was told: sorumlu, mudur, daire-baskani, …")
+    recipient: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class QualityEvent(Base):
+    """History of a nonconformity, finding or DİF: every step with time and actor."""
+
+    __tablename__ = "quality_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    nonconformity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    dif_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("difs.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(60))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class DifArchive(Base):
+    """The closed DİF's report as archived (PDF), with its retention date (clause 7: 20 years)."""
+
+    __tablename__ = "dif_archives"
+
+    dif_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("difs.id"), primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    retention_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

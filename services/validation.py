@@ -11,9 +11,14 @@ if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
     email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
+def validate_email_address(value: str) -> str:
+    """The normalised address; raises email_validator.EmailNotValidError."""
+    return email_validator.validate_email(value, check_deliverability=False).normalized
+
+
 def _email(value: str) -> str:
     try:
-        return email_validator.validate_email(value, check_deliverability=False).normalized
+        return validate_email_address(value)
     except email_validator.EmailNotValidError as error:
         raise ValueError(f"not a valid e-mail address: {error}") from None
 

@@ -7,13 +7,28 @@ import re
 from pyzeebe import Job, JobController
 from pyzeebe.errors import BusinessError
 
+from services.quality_records import InvalidInput
+
 log = logging.getLogger(__name__)
 
 RETRY_BACK_OFF_MS = 10_000
+# A person's input the form should have refused: the diagram's error boundary sends the task
+# back to them with `inputError`, the text their form shows.
+INVALID_INPUT = "GECERSIZ_GIRDI"
 EMAIL = re.compile(r"[^\s@<>()'\"]+@[^\s@<>()'\",;]+")
 
 
 async def handle_failure(error: Exception, job: Job, controller: JobController) -> None:
+    if isinstance(error, InvalidInput):
+        log.info(
+            "job %s: input refused, back to the person",
+            job.key,
+            extra={"job_key": job.key, "process_instance_key": job.process_instance_key},
+        )
+        await controller.set_error_status(
+            str(error), error_code=INVALID_INPUT, variables={"inputError": str(error)}
+        )
+        return
     if isinstance(error, BusinessError):
         log.info(
             "job %s raised BPMN error %s",

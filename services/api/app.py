@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services import catalogue
 from services.api import catalogue as catalogue_routes
-from services.api import health, requests, system_checks
+from services.api import difs, health, nonconformities, requests, system_checks
 from services.bootstrap import Container, bootstrap
 from services.engine import long_lived_client, open_channel
 
@@ -28,6 +28,7 @@ def create_app(container: Container | None = None) -> FastAPI:
             # Start anyway: /health reports the database, and the next start loads the catalogue.
             log.warning("catalogue not checked, database unavailable: %s", type(error).__name__)
         channel = open_channel(app.state.container.settings.zeebe_gateway_address)
+        app.state.zeebe_channel = channel
         app.state.zeebe_client = long_lived_client(channel)
         try:
             yield
@@ -46,6 +47,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(system_checks.router)
     app.include_router(requests.router)
     app.include_router(catalogue_routes.router)
+    app.include_router(nonconformities.router)
+    app.include_router(difs.router)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from services import catalogue
 from services.api.deps import ContainerDep
-from services.models import Category, Directorate, Institution
+from services.models import Category, Directorate, Institution, Office
 from services.validation import Email
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
@@ -26,6 +26,8 @@ class DirectorateIn(Camel):
     email: Email
     director_email: Email
     staff_group: str = Field(pattern=r"^[a-z0-9-]{2,100}$")
+    director_group: str = Field(pattern=r"^[a-z0-9-]{2,100}$", description="Tasklist group of the director")
+    head_email: Email = Field(description="head of department: next level for stalled DİF approvals")
 
 
 class DirectorateOut(DirectorateIn):
@@ -51,6 +53,17 @@ class InstitutionIn(Camel):
 
 
 class InstitutionOut(InstitutionIn):
+    code: str
+
+
+class OfficeIn(Camel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200)
+    email: Email
+    staff_group: str = Field(pattern=r"^[a-z0-9-]{2,100}$")
+
+
+class OfficeOut(OfficeIn):
     code: str
 
 
@@ -93,3 +106,16 @@ async def list_institutions(container: ContainerDep) -> list[Any]:
 @router.put("/institutions/{code}", response_model=InstitutionOut, response_model_by_alias=True)
 async def put_institution(container: ContainerDep, body: InstitutionIn, code: str = Code) -> Any:
     return await _put(container, Institution, code, body)
+
+
+OfficeCode = Path(pattern=r"^[a-z0-9-]{2,40}$", description="lower-case code, e.g. eys-sefligi")
+
+
+@router.get("/offices", response_model=list[OfficeOut], response_model_by_alias=True)
+async def list_offices(container: ContainerDep) -> list[Any]:
+    return await _list(container, Office)
+
+
+@router.put("/offices/{code}", response_model=OfficeOut, response_model_by_alias=True)
+async def put_office(container: ContainerDep, body: OfficeIn, code: str = OfficeCode) -> Any:
+    return await _put(container, Office, code, body)

