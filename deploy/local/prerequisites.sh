@@ -9,6 +9,8 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v javac >/dev/null || ls /usr/lib/jvm/*/bin/javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || missing+=(postgresql)
+# DejaVu Sans carries the Turkish letters of the PDF reports (REPORT_FONT_PATH).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ -n "${REPORT_FONT_PATH:-}" ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
