@@ -7,7 +7,7 @@ NODE_DIR := tests/bpmnlint
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 SYS_STAMP := .data/.prerequisites
 
-.PHONY: up down status deploy logs lint test install bench
+.PHONY: up down status deploy logs lint test install bench pictures
 
 $(SYS_STAMP): deploy/local/prerequisites.sh
 	bash deploy/local/prerequisites.sh
@@ -38,6 +38,10 @@ status: $(PY_STAMP)
 ## Deploy bpmn/ (diagrams, forms, decision tables) to the running engine.
 deploy: $(PY_STAMP)
 	$(VENV)/bin/kalite-deploy
+
+## Redraw docs/diagrams/*.svg after changing a diagram (a test checks they match bpmn/).
+pictures: $(PY_STAMP)
+	$(VENV)/bin/kalite-pictures
 
 logs:
 	@for f in .data/logs/*.log; do echo "== $$f"; tail -n 20 "$$f"; done

@@ -151,7 +151,7 @@ def task_variables(camunda: CamundaWeb, task_id: str) -> dict[str, Any]:
     """What the task's form is filled from (Tasklist's variables of the task)."""
     import json
 
-    response = camunda._send("POST", f"/v1/tasks/{task_id}/variables/search", json={})
+    response = camunda.send("POST", f"/v1/tasks/{task_id}/variables/search", json={})
     response.raise_for_status()
     return {v["name"]: json.loads(v["value"]) for v in response.json()}
 

@@ -384,3 +384,38 @@ def test_overdue_action_reminds_its_owner_then_the_director_and_a_stalled_approv
     assert approvals[:3] == ["daire-baskani", "eys-sefligi", "eys-sefligi"]
     overdue_listed = api.get("/difs", params={"directorate": "ZABITA", "overdue": True}).json()["items"]
     assert dif["id"] not in [d["id"] for d in overdue_listed]  # its action is done now
+
+
+def test_approvals_without_what_they_need_go_back_with_the_reason(
+    api: httpx.Client, camunda: CamundaWeb
+) -> None:
+    dif, instance = _open_dif(api)
+    plan(camunda, instance, [action("Konteyner yerleri işaretlensin.", IN_A_WEEK)])
+    (task,) = tasks_of(camunda, instance, "eylemi-gerceklestir", 1)
+    (action_id,) = _action_ids(api, dif["id"])
+    assert upload(api, dif["id"], action_id).status_code == 201
+    _finish(camunda, task, {"completionNote": "İşaretlendi."})
+
+    # Sending back without choosing an action: the director gets the task back with the reason.
+    first = complete(
+        camunda,
+        instance,
+        "mudur-onayi",
+        {"approvalDecision": "geri-gonder", "sendBackActions": [], "approvalComment": "Eksik var."},
+    )
+    again = _next_task(camunda, instance, "mudur-onayi", {first["id"]})
+    assert task_variable(camunda, again["id"], "inputError") == "Geri gönderilecek en az bir eylem seçilmeli."
+    _finish(camunda, again, {"approvalDecision": "onayla", "approvalComment": "Uygun."})
+
+    # Verifying without a comment: back to the IMS office.
+    verification = complete(
+        camunda, instance, "eys-dogrulama", {"verificationDecision": "kapat", "verificationComment": ""}
+    )
+    back = _next_task(camunda, instance, "eys-dogrulama", {verification["id"]})
+    assert task_variable(camunda, back["id"], "inputError") == "Kararın gerekçesi / açıklaması yazılmalı."
+    _finish(camunda, back, {"verificationDecision": "kapat", "verificationComment": "Etkin bulundu."})
+    closed = wait_dif_status(api, dif["id"], "kapatildi")
+    assert [(a["step"], a["decision"]) for a in closed["approvals"]] == [
+        ("mudur-onayi", "onayla"),
+        ("eys-dogrulama", "kapat"),
+    ]

@@ -3,7 +3,11 @@
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
+import jsonschema
+
+from deploy.pictures import render, write_all
 from services.bootstrap import bootstrap
 from workers import task_types
 from workers.main import routers
@@ -56,3 +60,61 @@ def test_every_diagram_has_diagram_interchange_for_every_flow_element() -> None:
             for element in process:
                 if "id" in element.attrib and not element.tag.endswith("documentation"):
                     assert element.attrib["id"] in shapes, f"{element.attrib['id']} has no shape"
+
+
+# Camunda Modeler loads templates from `.camunda/element-templates` beside (or above) a diagram.
+TEMPLATES = BPMN / ".camunda" / "element-templates"
+TEMPLATE_SCHEMA = (
+    BPMN.parent
+    / "tests/bpmnlint/node_modules/@camunda/zeebe-element-templates-json-schema/resources/schema.json"
+)
+
+
+def _templates() -> list[dict[str, Any]]:
+    return [
+        t for path in sorted(TEMPLATES.glob("*.json")) for t in json.loads(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_element_templates_validate_against_camundas_schema() -> None:
+    assert TEMPLATE_SCHEMA.exists(), "run `make lint` (npm ci in tests/bpmnlint) first"
+    validator = jsonschema.Draft7Validator(json.loads(TEMPLATE_SCHEMA.read_text(encoding="utf-8")))
+    templates = _templates()
+    assert [str(e.message) for e in validator.iter_errors(templates)] == []
+    # The schema is live: a template without a name is refused.
+    broken = json.loads(json.dumps(templates[0]))
+    del broken["name"]
+    assert list(validator.iter_errors([broken]))
+
+
+def test_every_task_type_has_exactly_one_turkish_template_and_every_template_is_used() -> None:
+    fixed = {
+        p["value"]: t
+        for t in _templates()
+        for p in t["properties"]
+        if p["binding"] == {"type": "zeebe:taskDefinition", "property": "type"}
+    }
+    used = {
+        node.attrib["type"] for root in _diagrams() for node in root.iter(f"{{{NS['zeebe']}}}taskDefinition")
+    }
+    assert len(fixed) == len(_templates())
+    assert set(fixed) == used
+    for task_type, template in fixed.items():
+        text = template["name"] + template["description"]
+        assert any(ch in text for ch in "çğıöşüÇĞİÖŞÜ"), f"template of {task_type} is not in Turkish"
+
+
+def test_the_pictures_in_the_docs_show_the_diagrams_as_they_are(tmp_path: Path) -> None:
+    """`make pictures` after changing a diagram keeps the README honest."""
+    drawn = {p.name: p.read_text(encoding="utf-8") for p in write_all(BPMN, tmp_path)}
+    committed = {
+        p.name: p.read_text(encoding="utf-8") for p in (BPMN.parent / "docs" / "diagrams").glob("*.svg")
+    }
+    assert drawn.keys() == committed.keys()
+    stale = [name for name in drawn if drawn[name] != committed[name]]
+    assert not stale, f"run `make pictures`: {stale} no longer match bpmn/"
+
+
+def test_coverage_pictures_mark_what_was_taken() -> None:
+    (picture, *_) = render(BPMN / "sistem-kontrol.bpmn", highlight={"test-bildirimi-gonder"})
+    assert picture.svg.count("#1a7f37") >= 1 and "#b0b7c3" in picture.svg
