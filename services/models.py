@@ -339,3 +339,19 @@ class DifArchive(Base):
     retention_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sha256: Mapped[str] = mapped_column(String(64))
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class ProcessDeployment(Base):
+    """Every version of a diagram, form or decision table that `kalite-deploy` gave the engine:
+    what changed the procedure, when, with which content hash (an audit trail for process owners)."""
+
+    __tablename__ = "process_deployments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    resource_name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20), comment="process / form / decision")
+    resource_id: Mapped[str] = mapped_column(String(200), comment="process id, form id or decision id")
+    version: Mapped[int] = mapped_column(Integer)
+    definition_key: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -13,6 +13,7 @@ from workers import task_types
 from workers.main import routers
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+DC = "http://www.omg.org/spec/DD/20100524/DC"
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "zeebe": "http://camunda.org/schema/zeebe/1.0",
@@ -118,3 +119,51 @@ def test_the_pictures_in_the_docs_show_the_diagrams_as_they_are(tmp_path: Path) 
 def test_coverage_pictures_mark_what_was_taken() -> None:
     (picture, *_) = render(BPMN / "sistem-kontrol.bpmn", highlight={"test-bildirimi-gonder"})
     assert picture.svg.count("#1a7f37") >= 1 and "#b0b7c3" in picture.svg
+
+
+Box = tuple[float, float, float, float]
+
+
+def _box(bounds: ET.Element) -> Box:
+    x, y, w, h = (float(bounds.attrib[k]) for k in ("x", "y", "width", "height"))
+    return x, y, w, h
+
+
+def _shapes(plane: ET.Element) -> list[tuple[str, Box]]:
+    return [
+        (el.attrib["bpmnElement"], _box(bounds))
+        for el in plane.findall("bpmndi:BPMNShape", NS)
+        if (bounds := el.find("dc:Bounds", {**NS, "dc": DC})) is not None
+    ]
+
+
+def _labels(plane: ET.Element) -> list[tuple[str, Box]]:
+    return [
+        (el.attrib["bpmnElement"], _box(bounds))
+        for tag in ("BPMNShape", "BPMNEdge")
+        for el in plane.findall(f"bpmndi:{tag}", NS)
+        if (bounds := el.find("bpmndi:BPMNLabel/dc:Bounds", {**NS, "dc": DC})) is not None
+    ]
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_layouts_are_readable_no_shape_covers_another_and_no_label_covers_a_shape() -> None:
+    for path in sorted(BPMN.glob("*.bpmn")):
+        root = ET.parse(path).getroot()
+        attached = {
+            el.attrib["id"]: el.attrib["attachedToRef"] for el in root.iter(f"{{{NS['bpmn']}}}boundaryEvent")
+        }
+        for plane in root.iter(f"{{{NS['bpmndi']}}}BPMNPlane"):
+            shapes = _shapes(plane)
+            for i, (a, box_a) in enumerate(shapes):
+                for b, box_b in shapes[i + 1 :]:
+                    if attached.get(a) == b or attached.get(b) == a:
+                        continue
+                    assert not _overlap(box_a, box_b), f"{path.name}: {a} overlaps {b}"
+            labels = _labels(plane)
+            for owner, label_box in labels:
+                for shape, shape_box in shapes:
+                    assert not _overlap(label_box, shape_box), f"{path.name}: label of {owner} covers {shape}"

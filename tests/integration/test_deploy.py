@@ -1,0 +1,74 @@
+"""A process owner changes a diagram and redeploys it: kalite-deploy says what changed and which
+version runs; a waiting instance finishes on its own version, new instances use the new one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from services.camunda_web import CamundaWeb
+from tests.integration.citizen import complete, instance_of, submit, wait_status
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _deploy(folder: Path) -> dict[str, str]:
+    """kalite-deploy's lines, by resource id."""
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("kalite-deploy")), "--dir", str(folder)],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {line.split()[1]: line for line in out.splitlines() if line.strip()}
+
+
+def _version(line: str) -> int:
+    return int(line.split("→ version ")[1].split()[0])
+
+
+def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its_own(
+    api: httpx.Client, camunda: CamundaWeb, tmp_path: Path
+) -> None:
+    before = _deploy(REPO / "bpmn")
+    assert all(" unchanged " in line for line in before.values()), before
+    old_version = _version(before["birim-istek"])
+
+    tracking_old, _ = submit(api)
+    old_instance = instance_of(tracking_old)
+    camunda.wait_for_task(old_instance, "talebi-degerlendir")
+
+    # In Modeler: the staff step gets a clearer name; saved into a copy and deployed.
+    copy = tmp_path / "bpmn"
+    copy.mkdir()
+    original = (REPO / "bpmn" / "birim-istek.bpmn").read_text(encoding="utf-8")
+    changed = original.replace('name="Talebi değerlendir"', 'name="Talebi değerlendir ve sonuçlandır"')
+    assert changed != original
+    (copy / "birim-istek.bpmn").write_text(changed, encoding="utf-8")
+    try:
+        after = _deploy(copy)["birim-istek"]
+        assert " changed " in after and _version(after) == old_version + 1
+        assert f"(was {old_version})" in after
+
+        tracking_new, _ = submit(api)
+        new_instance = instance_of(tracking_new)
+        new_task = camunda.wait_for_task(new_instance, "talebi-degerlendir")
+        assert new_task["name"] == "Talebi değerlendir ve sonuçlandır"
+        assert camunda.wait_for_instance_state(new_instance, "ACTIVE")["processVersion"] == old_version + 1
+
+        # The waiting instance carries on and finishes on the version it started with.
+        old_task = complete(
+            camunda, old_instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Yapıldı."}
+        )
+        assert old_task["name"] == "Talebi değerlendir"
+        complete(camunda, old_instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+        wait_status(tracking_old, "kapatildi")
+        finished = camunda.wait_for_instance_state(old_instance, "COMPLETED")
+        assert finished["processVersion"] == old_version
+    finally:
+        restored = _deploy(REPO / "bpmn")["birim-istek"]
+    assert " changed " in restored and _version(restored) == old_version + 2
