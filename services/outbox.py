@@ -24,7 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pyzeebe.errors import MessageAlreadyExistsError
+from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # Long enough to cover any retry of a crashed dispatcher.
 MESSAGE_TTL_MS = 60 * 60 * 1000
+# The engine pushes back (RESOURCE_EXHAUSTED) when its request limit is reached: a transient
+# "not now" for that one message, retried shortly, unlike an engine that does not answer.
+BUSY_RETRIES = 40
+BUSY_PAUSE_SECONDS = 0.05
 
 
 class MessagePublisher(Protocol):
@@ -67,16 +71,17 @@ def enqueue_message(
 
 
 async def dispatch_pending(
-    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, batch: int = 200, parallel: int = 8
+    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, batch: int = 64, parallel: int = 16
 ) -> int:
     """Publish undispatched rows; returns how many were dispatched.
 
     The rows stay locked (FOR UPDATE SKIP LOCKED) until the commit, so a second dispatcher skips
     them instead of publishing them too. Up to `parallel` publishes are in flight (Zeebe pushes
-    back beyond about 16 on this machine); rows with the same correlation key go one after the
-    other, in the order they were written. The first failure ends the round: what was not yet
-    sent waits for the next one. The database calls run in a thread: the dispatcher shares its
-    event loop with the job handlers of the worker process.
+    back beyond about 16 on this machine, and a message it pushes back is retried shortly); rows
+    with the same correlation key go one after the other, in the order they were written. Any
+    other failure (the engine is down) ends the round: what was not yet sent waits for the next.
+    The database calls run in a thread: the dispatcher shares its event loop with the job
+    handlers of the worker process.
     """
     with uow_factory() as uow:
         rows = await asyncio.to_thread(claim_pending, uow.session, batch)
@@ -104,13 +109,20 @@ async def dispatch_pending(
 async def _publish(client: MessagePublisher, row: OutboxMessage) -> bool:
     row.attempts += 1
     try:
-        await client.publish_message(
-            name=row.message_name,
-            correlation_key=row.correlation_key,
-            variables=row.variables,
-            time_to_live_in_milliseconds=MESSAGE_TTL_MS,
-            message_id=str(row.id),
-        )
+        for busy in range(BUSY_RETRIES + 1):
+            try:
+                await client.publish_message(
+                    name=row.message_name,
+                    correlation_key=row.correlation_key,
+                    variables=row.variables,
+                    time_to_live_in_milliseconds=MESSAGE_TTL_MS,
+                    message_id=str(row.id),
+                )
+                break
+            except ZeebeBackPressureError:
+                if busy == BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(BUSY_PAUSE_SECONDS * (1 + busy % 4))
     except MessageAlreadyExistsError:
         log.info("outbox %s was already published", row.id)
     except Exception as error:  # the engine is down or busy: keep the row, retry later

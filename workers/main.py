@@ -35,6 +35,12 @@ def build_worker(container: Container, channel: grpc.aio.Channel) -> ZeebeWorker
         channel,
         name="kalite-workers",
         max_connection_retries=-1,
+        # Jobs are pushed to the worker as the engine creates them (Zeebe 8.4+ job streaming);
+        # polling remains for jobs created while no stream was open. pyzeebe waits
+        # `poll_retry_delay` after the engine pushed back or all slots were busy: 5 s by default,
+        # which capped the whole worker at a few instances per second under load.
+        stream_enabled=True,
+        poll_retry_delay=1,
         before=[job_context.enter],
         after=[job_context.leave],
     )

@@ -126,13 +126,16 @@ def spawn(
     return proc.pid
 
 
-def stop(dirs: RunDirs, name: str, *, timeout: float = 60.0) -> bool:
-    """SIGTERM the service's process group, SIGKILL it after timeout. True if it was running."""
+def stop(
+    dirs: RunDirs, name: str, *, timeout: float = 60.0, sig: signal.Signals = signal.SIGTERM
+) -> bool:
+    """Signal the service's process group (SIGTERM unless told), SIGKILL it after timeout.
+    True if it was running."""
     pid = read_pid(dirs, name)
     dirs.pid_file(name).unlink(missing_ok=True)
     if pid is None:
         return False
-    _signal_group(pid, signal.SIGTERM)
+    _signal_group(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pid_alive(pid):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -400,7 +401,10 @@ def up() -> None:
 def down() -> None:
     layout = Layout.from_env()
     for name in ("workers", "api", "mailbox", "camunda", "opensearch", "postgres"):
-        if processes.stop(layout.dirs, name, timeout=90):
+        # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
+        # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
+        sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+        if processes.stop(layout.dirs, name, timeout=90, sig=sig):
             _say(f"{name:<11} stopped")
 
 

@@ -82,7 +82,11 @@ async def ceiling(n: int, concurrency: int) -> tuple[float, list[float]]:
     await client.deploy_resource(HERE / "ceiling.bpmn")
     started: dict[str, float] = {}
     done: dict[str, float] = {}
-    worker = ZeebeWorker(channel, name="bench-noop", max_connection_retries=-1)
+    # Configured as the product's worker is (job streaming, short retry delay): the ceiling is
+    # the engine's, not pyzeebe's defaults'.
+    worker = ZeebeWorker(
+        channel, name="bench-noop", max_connection_retries=-1, stream_enabled=True, poll_retry_delay=1
+    )
 
     @worker.task("olcum-tavan.yonlendir", max_jobs_to_activate=64, max_running_jobs=64)  # type: ignore[arg-type]
     async def route() -> dict[str, Any]:
