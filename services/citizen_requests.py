@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import catalogue
-from services.db import UnitOfWorkFactory
+from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Category,
     CitizenContact,
@@ -275,18 +275,14 @@ def search(
     uow_factory: UnitOfWorkFactory, f: RequestFilter, *, page: int, size: int
 ) -> tuple[list[CitizenRequest], int]:
     now = datetime.now(UTC)
-    with uow_factory() as uow:
-        total = uow.session.scalar(_filtered(select(func.count()).select_from(CitizenRequest), f, now)) or 0
-        rows = list(
-            uow.session.scalars(
-                _filtered(select(CitizenRequest), f, now)
-                .order_by(CitizenRequest.received_at.desc(), CitizenRequest.id)
-                .offset((page - 1) * size)
-                .limit(size)
-            )
-        )
-        uow.session.expunge_all()
-        return rows, total
+    return fetch_page(
+        uow_factory,
+        _filtered(select(CitizenRequest), f, now),
+        CitizenRequest.received_at.desc(),
+        CitizenRequest.id,
+        page=page,
+        size=size,
+    )
 
 
 # ---------------------------------------------------------------- worker steps

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, MetaData, create_engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import ColumnElement, Engine, MetaData, Select, create_engine, func, select
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
+T = TypeVar("T")
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -50,3 +52,18 @@ class UnitOfWork:
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def fetch_page(
+    uow_factory: UnitOfWorkFactory,
+    query: Select[T],
+    *order: ColumnElement[Any] | InstrumentedAttribute[Any],
+    page: int,
+    size: int,
+) -> tuple[list[T], int]:
+    """One page of a filtered query (1-based) and the total it has, detached from the session."""
+    with uow_factory() as uow:
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(uow.session.scalars(query.order_by(*order).offset((page - 1) * size).limit(size)))
+        uow.session.expunge_all()
+        return rows, total

@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from services.db import UnitOfWorkFactory
+from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Dif,
     DifAction,
@@ -574,18 +574,9 @@ def _filtered(query: Select[Any], f: DifFilter, now: datetime) -> Select[Any]:
 
 def search(uow_factory: UnitOfWorkFactory, f: DifFilter, *, page: int, size: int) -> tuple[list[Dif], int]:
     now = datetime.now(UTC)
-    with uow_factory() as uow:
-        total = uow.session.scalar(_filtered(select(func.count()).select_from(Dif), f, now)) or 0
-        rows = list(
-            uow.session.scalars(
-                _filtered(select(Dif), f, now)
-                .order_by(Dif.opened_at.desc(), Dif.id)
-                .offset((page - 1) * size)
-                .limit(size)
-            )
-        )
-        uow.session.expunge_all()
-        return rows, total
+    return fetch_page(
+        uow_factory, _filtered(select(Dif), f, now), Dif.opened_at.desc(), Dif.id, page=page, size=size
+    )
 
 
 def register(uow_factory: UnitOfWorkFactory, f: DifFilter, *, limit: int = 10_000) -> list[DifDetail]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services import citizen_requests as requests
 from services import difs
-from services.db import UnitOfWorkFactory
+from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     CitizenContact,
     CitizenRequest,
@@ -479,18 +479,14 @@ def _filtered(query: Select[Any], f: NonconformityFilter) -> Select[Any]:
 def search(
     uow_factory: UnitOfWorkFactory, f: NonconformityFilter, *, page: int, size: int
 ) -> tuple[list[Nonconformity], int]:
-    with uow_factory() as uow:
-        total = uow.session.scalar(_filtered(select(func.count()).select_from(Nonconformity), f)) or 0
-        rows = list(
-            uow.session.scalars(
-                _filtered(select(Nonconformity), f)
-                .order_by(Nonconformity.found_at.desc(), Nonconformity.id)
-                .offset((page - 1) * size)
-                .limit(size)
-            )
-        )
-        uow.session.expunge_all()
-        return rows, total
+    return fetch_page(
+        uow_factory,
+        _filtered(select(Nonconformity), f),
+        Nonconformity.found_at.desc(),
+        Nonconformity.id,
+        page=page,
+        size=size,
+    )
 
 
 def get(

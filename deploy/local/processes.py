@@ -126,9 +126,7 @@ def spawn(
     return proc.pid
 
 
-def stop(
-    dirs: RunDirs, name: str, *, timeout: float = 60.0, sig: signal.Signals = signal.SIGTERM
-) -> bool:
+def stop(dirs: RunDirs, name: str, *, timeout: float = 60.0, sig: signal.Signals = signal.SIGTERM) -> bool:
     """Signal the service's process group (SIGTERM unless told), SIGKILL it after timeout.
     True if it was running."""
     pid = read_pid(dirs, name)

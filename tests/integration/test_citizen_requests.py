@@ -4,8 +4,6 @@ channels through the API, staff through Tasklist's REST API, the citizen through
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,31 +25,20 @@ from tests.integration.citizen import (
     wait_mail,
     wait_status,
 )
+from tests.integration.modeler import edited
 
 REPO = Path(__file__).resolve().parents[2]
-DIAGRAM = REPO / "bpmn" / "birim-istek.bpmn"
 
 
 @pytest.fixture()
 def short_durations(tmp_path: Path) -> Iterator[None]:
     """What a process owner does in Modeler: change the tunable durations, redeploy; then undo."""
-    original = DIAGRAM.read_text(encoding="utf-8")
-    changed = re.sub(r'source="=(&#34;|&quot;)P1?0?D(&#34;|&quot;)"', r'source="=\1PT3S\2"', original)
-    assert changed != original, "the diagram's tunable durations were not found"
-    copy = tmp_path / "bpmn"
-    copy.mkdir()
-    (copy / "birim-istek.bpmn").write_text(changed, encoding="utf-8")
-    _deploy(copy)
-    try:
+
+    def shorten(xml: str) -> str:
+        return re.sub(r'source="=(&#34;|&quot;)P1?0?D(&#34;|&quot;)"', r'source="=\1PT3S\2"', xml)
+
+    with edited("birim-istek.bpmn", shorten, tmp_path / "bpmn"):
         yield
-    finally:
-        _deploy(REPO / "bpmn")
-
-
-def _deploy(folder: Path) -> None:
-    subprocess.run(
-        [str(Path(sys.executable).with_name("kalite-deploy")), "--dir", str(folder)], check=True, cwd=REPO
-    )
 
 
 def _sms_dir(mailbox_dir: Path) -> Path:

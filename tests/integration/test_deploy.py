@@ -3,28 +3,15 @@ version runs; a waiting instance finishes on its own version, new instances use 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from services.camunda_web import CamundaWeb
 from tests.integration.citizen import complete, instance_of, submit, wait_status
+from tests.integration.modeler import deploy
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _deploy(folder: Path) -> dict[str, str]:
-    """kalite-deploy's lines, by resource id."""
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("kalite-deploy")), "--dir", str(folder)],
-        check=True,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return {line.split()[1]: line for line in out.splitlines() if line.strip()}
 
 
 def _version(line: str) -> int:
@@ -34,7 +21,7 @@ def _version(line: str) -> int:
 def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its_own(
     api: httpx.Client, camunda: CamundaWeb, tmp_path: Path
 ) -> None:
-    before = _deploy(REPO / "bpmn")
+    before = deploy(REPO / "bpmn")
     assert all(" unchanged " in line for line in before.values()), before
     old_version = _version(before["birim-istek"])
 
@@ -50,7 +37,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
     assert changed != original
     (copy / "birim-istek.bpmn").write_text(changed, encoding="utf-8")
     try:
-        after = _deploy(copy)["birim-istek"]
+        after = deploy(copy)["birim-istek"]
         assert " changed " in after and _version(after) == old_version + 1
         assert f"(was {old_version})" in after
 
@@ -70,5 +57,5 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
         finished = camunda.wait_for_instance_state(old_instance, "COMPLETED")
         assert finished["processVersion"] == old_version
     finally:
-        restored = _deploy(REPO / "bpmn")["birim-istek"]
+        restored = deploy(REPO / "bpmn")["birim-istek"]
     assert " changed " in restored and _version(restored) == old_version + 2

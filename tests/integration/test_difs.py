@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from pypdf import PdfReader
 
 from tests.integration.camunda_web import CamundaWeb, poll
 from tests.integration.citizen import body_of, complete, wait_mail
+from tests.integration.modeler import edited
 from tests.integration.quality import (
     PDF,
     action,
@@ -309,24 +308,14 @@ def test_evidence_round_trip_and_refusals(api: httpx.Client, camunda: CamundaWeb
 @pytest.fixture()
 def short_dif_durations(tmp_path: Path) -> Iterator[None]:
     """A process owner shortens the DİF's reminder and escalation intervals in Modeler; then undoes it."""
-    diagram = REPO / "bpmn" / "dif.bpmn"
-    original = diagram.read_text(encoding="utf-8")
-    changed = re.sub(r'source="=(&#34;|&quot;)P\dD(&#34;|&quot;)"', r'source="=\1PT4S\2"', original)
-    assert changed.count("PT4S") == 2, "the DİF's tunable intervals were not found"
-    copy = tmp_path / "bpmn"
-    copy.mkdir()
-    (copy / "dif.bpmn").write_text(changed, encoding="utf-8")
-    _deploy(copy)
-    try:
+
+    def shorten(xml: str) -> str:
+        changed = re.sub(r'source="=(&#34;|&quot;)P\dD(&#34;|&quot;)"', r'source="=\1PT4S\2"', xml)
+        assert changed.count("PT4S") == 2, "the DİF's tunable intervals were not found"
+        return changed
+
+    with edited("dif.bpmn", shorten, tmp_path / "bpmn"):
         yield
-    finally:
-        _deploy(REPO / "bpmn")
-
-
-def _deploy(folder: Path) -> None:
-    subprocess.run(
-        [str(Path(sys.executable).with_name("kalite-deploy")), "--dir", str(folder)], check=True, cwd=REPO
-    )
 
 
 def test_overdue_action_reminds_its_owner_then_the_director_and_a_stalled_approval_climbs_level_by_level(
