@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_EVIDENCE_TYPES),
         description="Evidence media types accepted (JSON list)",
     )
+    max_request_bytes: int = Field(256 * 1024, gt=0, description="Largest request body (evidence aside)")
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="Web origins allowed to call the API from a browser (JSON list)"
+    )
     report_font_path: Path = Field(
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         description="TrueType font with Turkish letters for PDF reports",

@@ -5,13 +5,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from services import catalogue
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, nonconformities, requests, system_checks
+from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, SecurityHeaders
 from services.bootstrap import Container, bootstrap
+from services.config import get_settings
 from services.engine import long_lived_client, open_channel
 
 log = logging.getLogger("api")
@@ -43,6 +46,21 @@ def create_app(container: Container | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    settings = container.settings if container else get_settings()
+    # Starlette wraps the app in the reverse order of these calls: security headers outermost (on
+    # every answer, refusals included), then body size limits before anything reads a body, then CORS.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allowed_origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Content-Type", "Authorization"],
+    )
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.evidence_max_bytes + MULTIPART_ENVELOPE,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.environment == "production")
     app.include_router(health.router)
     app.include_router(system_checks.router)
     app.include_router(requests.router)

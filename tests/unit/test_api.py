@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 
@@ -133,3 +134,40 @@ def test_an_unexpected_error_is_a_generic_500_and_is_logged(
     assert response.json() == {"detail": "Beklenmeyen bir hata oluştu / An unexpected error occurred."}
     assert "secret" not in response.text
     assert any(record.exc_info and "secret internals" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_every_answer_carries_security_headers_and_no_cors_for_unknown_origins(client: TestClient) -> None:
+    response = client.get("/health", headers={"Origin": "https://kotu-niyetli.example"})
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_answers_only_the_configured_origins(container: Container) -> None:
+    settings = container.settings.model_copy(
+        update={"cors_allowed_origins": ["https://hizmet.belediye.local"]}
+    )
+    app = create_app(dataclasses.replace(container, settings=settings))
+    with TestClient(app) as client:
+        allowed = client.options(
+            "/requests",
+            headers={"Origin": "https://hizmet.belediye.local", "Access-Control-Request-Method": "POST"},
+        )
+        refused = client.options(
+            "/requests",
+            headers={"Origin": "https://kotu-niyetli.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://hizmet.belediye.local"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_an_oversized_body_is_refused_with_413_before_it_is_read(client: TestClient) -> None:
+    huge = {"description": "ş" * 300_000}
+    response = client.post("/requests", json=huge)
+    assert response.status_code == 413
+    assert "at most 262144 bytes" in response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    chunked = client.post("/requests", content=iter([b"{}"]), headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 411
