@@ -29,9 +29,9 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
 
 
 class EvidenceRejected(ValueError):
-    def __init__(self, message: str, *, too_large: bool = False) -> None:
+    def __init__(self, message: str, *, too_large: bool = False, unsupported: bool = False) -> None:
         super().__init__(message)
-        self.too_large = too_large
+        self.too_large, self.unsupported = too_large, unsupported
 
 
 class ActionClosed(Exception):
@@ -53,15 +53,19 @@ def check(upload: Upload, *, max_bytes: int, allowed_types: list[str]) -> None:
     if len(upload.data) > max_bytes:
         raise EvidenceRejected(f"file: larger than {max_bytes} bytes", too_large=True)
     if media_type not in allowed_types:
-        raise EvidenceRejected(f"file: type {media_type} not allowed; allowed: {', '.join(allowed_types)}")
+        raise EvidenceRejected(
+            f"file: type {media_type} not allowed; allowed: {', '.join(allowed_types)}", unsupported=True
+        )
     signatures = SIGNATURES.get(media_type)
     if signatures and not upload.data.startswith(signatures):
-        raise EvidenceRejected(f"file: content is not {media_type}")
+        raise EvidenceRejected(f"file: content is not {media_type}", unsupported=True)
     if media_type == "text/plain":
         try:
             upload.data.decode("utf-8")
         except UnicodeDecodeError:
             raise EvidenceRejected("file: text/plain must be UTF-8") from None
+    if not upload.uploaded_by.strip() or not upload.uploaded_by.isprintable():
+        raise EvidenceRejected("uploadedBy: printable characters only")
     name = upload.file_name.strip()
     if not name or len(name) > 255 or any(c in name for c in "/\\\x00") or not name.isprintable():
         raise EvidenceRejected("file: file name must be 1-255 printable characters without slashes")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services import catalogue
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, nonconformities, requests, system_checks
-from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, SecurityHeaders
+from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
 from services.engine import long_lived_client, open_channel
@@ -60,6 +60,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.evidence_max_bytes + MULTIPART_ENVELOPE,
     )
+    app.add_middleware(CleanUrl)
     app.add_middleware(SecurityHeaders, https=settings.environment == "production")
     app.include_router(health.router)
     app.include_router(system_checks.router)

@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from services import catalogue
+from services.api import schemas
 from services.api.deps import ContainerDep
 from services.models import Category, Directorate, Institution, Office
 from services.validation import Email
@@ -16,8 +16,8 @@ router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 Code = Path(pattern=r"^[A-Z0-9-]{2,40}$", description="upper-case code, e.g. YOL-CUKUR")
 
 
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+class Camel(schemas.Camel):
+    model_config = ConfigDict(from_attributes=True)
 
 
 class DirectorateIn(Camel):

@@ -8,11 +8,11 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile, status
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict
 
 from services import difs as service
 from services import evidence, quality_reports
+from services.api import schemas
 from services.api.deps import ContainerDep
 from services.api.nonconformities import HistoryOut, history_out
 from services.engine import set_variables
@@ -25,8 +25,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_FOUND = "DİF bulunamadı."
 
 
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+class Camel(schemas.Camel):
+    model_config = ConfigDict(from_attributes=True)
 
 
 class DifOut(Camel):
@@ -256,7 +256,11 @@ async def upload_evidence(
         )
     except evidence.EvidenceRejected as error:
         code = (
-            status.HTTP_413_CONTENT_TOO_LARGE if error.too_large else status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            status.HTTP_413_CONTENT_TOO_LARGE
+            if error.too_large
+            else status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            if error.unsupported
+            else status.HTTP_422_UNPROCESSABLE_CONTENT
         )
         raise HTTPException(code, str(error)) from None
     except RecordNotFound:

@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
 from services import nonconformities as service
+from services.api import schemas
 from services.api.deps import ContainerDep
 from services.models import Finding, Nonconformity, QualityEvent
 from services.quality_records import InvalidInput, RecordNotFound, UnderRetention
@@ -26,8 +26,8 @@ class Source(StrEnum):
     CITIZEN = "vatandas"
 
 
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class Camel(schemas.Camel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class NonconformityIn(Camel):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.schemas import has_control_characters
 
 # Evidence uploads may be as large as EVIDENCE_MAX_BYTES, plus the multipart envelope.
 UPLOAD_PATH = re.compile(r"^/difs/[^/]+/actions/[^/]+/evidence$")
@@ -44,6 +47,21 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class CleanUrl:
+    """422 for a path or query carrying control characters (NUL would break the database query)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote(scope.get("query_string", b"").decode("latin-1"))
+            if has_control_characters(str(scope["path"])) or has_control_characters(query):
+                await _refuse(send, 422, "control characters are not allowed in the URL")
+                return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

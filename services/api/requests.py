@@ -9,10 +9,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from services import citizen_requests as service
+from services.api import schemas
 from services.api.deps import ContainerDep
 from services.models import CitizenRequest
 from services.validation import Email
@@ -41,8 +41,8 @@ class AnswerChannel(StrEnum):
     SMS = "sms"
 
 
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class Camel(schemas.Camel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Location(Camel):

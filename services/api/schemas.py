@@ -1,0 +1,27 @@
+"""The base of every API schema: camelCase on the wire, and no control characters in any text
+(PostgreSQL refuses NUL, and the others only hide things from the people who read the records)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic.alias_generators import to_camel
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Tabs and line breaks are text; the rest of C0 and DEL are not."""
+    return CONTROL.search(value) is not None
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and has_control_characters(value):
+            raise ValueError("control characters are not allowed")
+        return value
