@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,10 +59,21 @@ class Settings(BaseSettings):
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Web origins allowed to call the API from a browser (JSON list)"
     )
+    personal_data_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Fernet keys for citizens' contact data, comma-separated, newest first",
+    )
     report_font_path: Path = Field(
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         description="TrueType font with Turkish letters for PDF reports",
     )
+
+    @property
+    def personal_data_key_list(self) -> list[str]:
+        from services.personal_data import LOCAL_DEVELOPMENT_KEY
+
+        keys = [k.strip() for k in self.personal_data_keys.get_secret_value().split(",") if k.strip()]
+        return keys or [LOCAL_DEVELOPMENT_KEY]
 
     @property
     def mailbox_dir(self) -> Path:
@@ -74,6 +85,8 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL still uses the local default password in production")
         if self.environment == "production" and self.camunda_password == "demo":  # noqa: S105 - refusing the default
             raise ValueError("CAMUNDA_PASSWORD still has the local default in production")
+        if self.environment == "production" and not self.personal_data_keys.get_secret_value().strip():
+            raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
         return self
 
 

@@ -10,6 +10,8 @@ import logging
 
 from pyzeebe import Job
 
+from services.personal_data import mask
+
 _job_key: contextvars.ContextVar[str] = contextvars.ContextVar("job_key", default="-")
 _instance_key: contextvars.ContextVar[str] = contextvars.ContextVar("process_instance_key", default="-")
 
@@ -38,11 +40,19 @@ class _JobContext:
 job_context = _JobContext()
 
 
+class MaskingFormatter(logging.Formatter):
+    """The last line of defence: an e-mail address or phone number that reached a log call
+    (a library's message, an exception text) is masked in the line as written."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_JobContextFilter())
     handler.setFormatter(
-        logging.Formatter(
+        MaskingFormatter(
             "%(asctime)s %(levelname)s %(name)s "
             "[job=%(job_key)s instance=%(process_instance_key)s] %(message)s"
         )

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
+from services.personal_data import EncryptedText
 
 
 class SystemCheck(Base):
@@ -135,15 +136,16 @@ class CitizenRequest(Base):
 
 
 class CitizenContact(Base):
-    """Personal data (KVKK): kept apart from the request, never copied into the engine or logs."""
+    """Personal data (KVKK): kept apart from the request, encrypted at rest, never copied into the
+    engine or logs."""
 
     __tablename__ = "citizen_contacts"
 
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), primary_key=True)
-    full_name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(320))
-    address: Mapped[str | None] = mapped_column(String(500))
+    full_name: Mapped[str] = mapped_column(EncryptedText())
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
+    email: Mapped[str | None] = mapped_column(EncryptedText())
+    address: Mapped[str | None] = mapped_column(EncryptedText())
     preferred_channel: Mapped[str] = mapped_column(String(10))
 
 

@@ -2,11 +2,11 @@
 for everything else (an incident a person can see in Operate once retries run out)."""
 
 import logging
-import re
 
 from pyzeebe import Job, JobController
 from pyzeebe.errors import BusinessError
 
+from services.personal_data import mask
 from services.quality_records import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,6 @@ RETRY_BACK_OFF_MS = 10_000
 # A person's input the form should have refused: the diagram's error boundary sends the task
 # back to them with `inputError`, the text their form shows.
 INVALID_INPUT = "GECERSIZ_GIRDI"
-EMAIL = re.compile(r"[^\s@<>()'\"]+@[^\s@<>()'\",;]+")
 
 
 async def handle_failure(error: Exception, job: Job, controller: JobController) -> None:
@@ -49,5 +48,5 @@ async def handle_failure(error: Exception, job: Job, controller: JobController) 
 
 
 def failure_message(error: Exception) -> str:
-    """What Operate shows on the incident: the error, without e-mail addresses (KVKK)."""
-    return EMAIL.sub("<e-posta>", f"{type(error).__name__}: {error}")[:500]
+    """What Operate shows on the incident: the error, without e-mail addresses or phones (KVKK)."""
+    return mask(f"{type(error).__name__}: {error}")[:500]

@@ -26,6 +26,9 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="CAMUNDA_PASSWORD"):
         Settings()
     monkeypatch.setenv("CAMUNDA_PASSWORD", "uzun-ve-gizli")
+    with pytest.raises(ValidationError, match="PERSONAL_DATA_KEYS"):
+        Settings()
+    monkeypatch.setenv("PERSONAL_DATA_KEYS", "Z2l6bGktYW5haHRhci1vdHV6LWlraS1iYXl0LXV6dW4=")
     assert Settings().environment == "production"
 
 
