@@ -243,3 +243,43 @@ def test_a_nonconformity_about_a_request_still_open_is_refused(api: httpx.Client
         },
     )
     assert response.status_code == 409 and "still open" in response.text
+
+
+def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_directorate(
+    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+) -> None:
+    tracking, _ = submit(api)
+    first_instance = instance_of(tracking)
+    complete(
+        camunda, first_instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Kapatıldı."}
+    )
+    complete(camunda, first_instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    wait_status(tracking, "kapatildi")
+    camunda.wait_for_instance_state(first_instance, "COMPLETED")
+
+    reported = report(
+        api,
+        directorate="YOL",
+        source="calisan",
+        description="Saha ekibi çukurun bir hafta sonra yeniden açıldığını gördü.",
+        requestTrackingNumber=tracking,
+    )
+    row = nonconformity(reported["id"])
+    reason = "İş kalıcı yapılmamış; yeniden ele alınmalı."
+    complete(
+        camunda,
+        int(row["process_instance_key"]),
+        "uygunsuzluk-karari",
+        {"decision": "yeniden-ac", "justification": reason},
+    )
+    (reopened,) = wait_mail(mailbox_dir, to="yol.bakim@belediye.local", containing=reported["number"])
+    assert reason in body_of(reopened)
+
+    # Its own process had ended: a new instance routes it to the directorate again.
+    again = wait_status(tracking, "mudurlukte")
+    assert again["process_instance_key"] != first_instance
+    camunda.wait_for_task(int(again["process_instance_key"]), "talebi-degerlendir")
+    kinds = [e["event"] for e in events(tracking)]
+    assert kinds.index("yanitlandi") < kinds.index("yeniden-acildi") < len(kinds) - 1
+    assert api.get(f"/requests/{tracking}").json()["closedAt"] is None
+    dif_of(reported["id"])
