@@ -365,6 +365,14 @@ def _context(
         return request, contact, category, directorate
 
 
+def location_text(request: CitizenRequest, contact: CitizenContact) -> str:
+    """Address and coordinates as staff and institutions read them; "-" when neither is known."""
+    location = contact.address or ""
+    if request.latitude is not None:
+        location += f" ({request.latitude:.6f}, {request.longitude:.6f})"
+    return location.strip() or "-"
+
+
 async def notify_directorate(
     uow_factory: UnitOfWorkFactory,
     mailer: Mailer,
@@ -375,9 +383,6 @@ async def notify_directorate(
 ) -> None:
     request, contact, category, directorate = _context(uow_factory, request_id)
     assert directorate is not None and category is not None
-    location = contact.address or ""
-    if request.latitude is not None:
-        location += f" ({request.latitude:.6f}, {request.longitude:.6f})"
     mail = Mail(
         recipient=directorate.email,
         subject=f"Yeni birim istek: {category.name}",
@@ -386,7 +391,7 @@ async def notify_directorate(
             f"Müdürlüğünüze yeni bir {request.request_type} yönlendirildi.\n\n"
             f"Kategori: {category.name} ({category.code})\n"
             f"Kanal: {request.channel}\n"
-            f"Konum: {location.strip() or '-'}\n"
+            f"Konum: {location_text(request, contact)}\n"
             f"Hizmet süresi: {category.service_days} iş günü, son gün "
             f"{request.due_at:%d.%m.%Y %H:%M}\n\n"
             f"Açıklama:\n{request.description}\n\n"

@@ -348,9 +348,6 @@ async def redirect_request(
         contact = uow.session.get(CitizenContact, nc.request_id)
         assert institution is not None and request is not None and contact is not None
         uow.session.expunge_all()
-    location = contact.address or "-"
-    if request.latitude is not None:
-        location += f" ({request.latitude:.6f}, {request.longitude:.6f})"
     # The petition goes to the competent body with its petitioner (Law 3071, art. 7), nothing more.
     await send_once(
         uow_factory,
@@ -364,7 +361,7 @@ async def redirect_request(
                 "Belediyemize iletilen aşağıdaki başvuru kurumunuzun görev alanında olduğundan "
                 "gereği için tarafınıza yönlendirilmiştir.\n\n"
                 f"Başvuru no: {request.tracking_code}\nTürü: {request.request_type}\n"
-                f"Konum: {location}\nAçıklama:\n{request.description}\n\n"
+                f"Konum: {requests.location_text(request, contact)}\nAçıklama:\n{request.description}\n\n"
                 f"Başvuru sahibi: {contact.full_name}\n"
                 f"Telefon: {contact.phone or '-'}\nE-posta: {contact.email or '-'}\n\n"
                 f"Gerekçe: {nc.justification}\n"
