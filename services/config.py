@@ -19,6 +19,7 @@ DEFAULT_EVIDENCE_TYPES = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
+LOCAL_IDENTITY_URL = "http://127.0.0.1:8070"
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,19 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Fernet keys for citizens' contact data, comma-separated, newest first",
     )
+    oidc_issuer: str = Field(
+        LOCAL_IDENTITY_URL, description="Issuer of staff tokens (OIDC); its JWKS validates them"
+    )
+    oidc_audience: str = Field("belediye-hizmet-takip", description="Audience staff tokens must carry")
+    oidc_jwks_url: str = Field("", description="JWKS address (empty: from the issuer's discovery document)")
+    oidc_roles_claim: str = Field("roles", description="Claim with the roles, dotted (realm_access.roles)")
+    oidc_directorate_claim: str = Field("directorate", description="Claim with the user's directorate code")
+    oidc_username_claim: str = Field("preferred_username", description="Claim with the user name")
+    api_key_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long the API trusts a looked-up channel key (a revocation waits this long)",
+    )
     report_font_path: Path = Field(
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         description="TrueType font with Turkish letters for PDF reports",
@@ -87,6 +101,8 @@ class Settings(BaseSettings):
             raise ValueError("CAMUNDA_PASSWORD still has the local default in production")
         if self.environment == "production" and not self.personal_data_keys.get_secret_value().strip():
             raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
+        if self.environment == "production" and self.oidc_issuer == LOCAL_IDENTITY_URL:
+            raise ValueError("OIDC_ISSUER must be the municipality's identity provider in production")
         return self
 
 

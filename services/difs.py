@@ -546,6 +546,15 @@ def get(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> DifDetail:
         return detail
 
 
+def directorate_of(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> str:
+    """Whose DİF it is (for access checks before anything of it is read)."""
+    with uow_factory() as uow:
+        code = uow.session.scalar(select(Dif.directorate_code).where(Dif.id == dif_id))
+        if code is None:
+            raise RecordNotFound(f"DİF {dif_id}")
+        return code
+
+
 @dataclass(frozen=True)
 class DifFilter:
     directorate: str | None = None

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -357,3 +359,23 @@ class ProcessDeployment(Base):
     definition_key: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiKey(Base):
+    """An intake integration's key (call centre, web, mobile, e-mail gateway, CİMER bridge):
+    only the SHA-256 of its secret is kept; it may post requests of its own channel only."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        Index("uq_api_keys_active_name", "name", unique=True, postgresql_where=sql("revoked_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100), comment="the integration, e.g. alo-185")
+    channel: Mapped[str] = mapped_column(String(30), comment="the only channel value it may post")
+    prefix: Mapped[str] = mapped_column(String(16), comment="first characters, to tell keys apart")
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,7 +9,9 @@ Everything lives under the data folder (default .data/): installs, data, logs, p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -348,10 +350,23 @@ def start_ours(layout: Layout) -> None:
             log=dirs.log_file("mailbox"),
         )
         _say(f"mailbox     started: SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}")
+    if processes.read_pid(dirs, "identity"):
+        _say("identity    already running on http://127.0.0.1:8070")
+    else:
+        processes.spawn(dirs, "identity", [_python_bin("kalite-identity"), "serve"], env=env, cwd=REPO)
+        processes.wait_until(
+            "Identity",
+            lambda: processes.http_ok("http://127.0.0.1:8070/.well-known/openid-configuration"),
+            timeout=30,
+            alive=lambda: processes.read_pid(dirs, "identity") is not None,
+            log=dirs.log_file("identity"),
+        )
+        _say("identity    started on http://127.0.0.1:8070 (local sample users, password demo)")
     subprocess.run(
         [_python_bin("alembic"), "upgrade", "head"], check=True, cwd=REPO, env={**os.environ, **env}
     )
     _say("migrations  database at head")
+    _say(f"keys        local channel keys in {local_channel_keys(layout)}")
     subprocess.run([_python_bin("kalite-deploy")], check=True, cwd=REPO, env={**os.environ, **env})
     if processes.read_pid(dirs, "api"):
         _say("api         already running on http://127.0.0.1:8000")
@@ -375,6 +390,36 @@ def start_ours(layout: Layout) -> None:
         _say("workers     started")
 
 
+def local_channel_keys(layout: Layout) -> Path:
+    """One working API key per channel for local use, kept in a 0600 file (made again when the
+    database no longer knows them)."""
+    from services import api_keys
+    from services.bootstrap import bootstrap
+
+    path = layout.data / "secrets" / "channel-keys.json"
+    container = bootstrap()
+    try:
+        if path.exists():
+            known = json.loads(path.read_text())
+            if all(api_keys.lookup(container.uow, secret) for secret in known.values()):
+                return path
+            for channel in api_keys.CHANNELS:
+                with contextlib.suppress(api_keys.ApiKeyRefused):
+                    api_keys.revoke(container.uow, name=f"yerel-{channel}")
+        keys = {
+            channel: api_keys.create(
+                container.uow, name=f"yerel-{channel}", channel=channel, requests_per_minute=6000
+            )
+            for channel in api_keys.CHANNELS
+        }
+    finally:
+        container.close()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    return path
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -392,6 +437,8 @@ def up() -> None:
         "  API            http://127.0.0.1:8000        (OpenAPI: /docs, health: /health)\n"
         "  Tasklist       http://127.0.0.1:8080/tasklist  (demo / demo)\n"
         "  Operate        http://127.0.0.1:8080/operate   (demo / demo)\n"
+        "  Staff tokens   http://127.0.0.1:8070/token     (users in deploy/local/users.json, password demo)\n"
+        f"  Channel keys   {layout.data / 'secrets' / 'channel-keys.json'} (header X-API-Key)\n"
         "  Zeebe gRPC     127.0.0.1:26500\n"
         f"  Mailbox        SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}\n"
         f"  Logs           {layout.dirs.logs}\n"
@@ -400,7 +447,7 @@ def up() -> None:
 
 def down() -> None:
     layout = Layout.from_env()
-    for name in ("workers", "api", "mailbox", "camunda", "opensearch", "postgres"):
+    for name in ("workers", "api", "identity", "mailbox", "camunda", "opensearch", "postgres"):
         # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
         # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
         sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
@@ -411,7 +458,7 @@ def down() -> None:
 def status() -> int:
     layout = Layout.from_env()
     all_up = True
-    for name in ("postgres", "opensearch", "camunda", "mailbox", "api", "workers"):
+    for name in ("postgres", "opensearch", "camunda", "mailbox", "identity", "api", "workers"):
         pid = processes.read_pid(layout.dirs, name)
         all_up &= pid is not None or (name == "postgres" and bool(os.environ.get("DATABASE_URL")))
         _say(f"{name:<11} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")

@@ -10,9 +10,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from services import catalogue
+from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, nonconformities, requests, system_checks
 from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
+from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
 from services.engine import long_lived_client, open_channel
@@ -47,6 +49,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     settings = container.settings if container else get_settings()
+    app.state.token_validator = TokenValidator(settings)
+    app.state.channel_keys = ChannelKeys(settings)
     # Starlette wraps the app in the reverse order of these calls: security headers outermost (on
     # every answer, refusals included), then body size limits before anything reads a body, then CORS.
     app.add_middleware(
@@ -68,6 +72,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(catalogue_routes.router)
     app.include_router(nonconformities.router)
     app.include_router(difs.router)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
+        return forbidden_response(error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

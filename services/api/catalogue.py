@@ -3,16 +3,21 @@
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import catalogue
+from services.access import Permission
 from services.api import schemas
 from services.api.deps import ContainerDep
+from services.api.security import Allowed
 from services.models import Category, Directorate, Institution, Office
 from services.validation import Email
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
+# Every member of staff reads the catalogue; changing it is the administrator's.
+READ = Depends(Allowed(Permission.CATALOGUE_READ))
+WRITE = Depends(Allowed(Permission.CATALOGUE_WRITE))
 Code = Path(pattern=r"^[A-Z0-9-]{2,40}$", description="upper-case code, e.g. YOL-CUKUR")
 
 
@@ -78,32 +83,44 @@ async def _put(container: ContainerDep, model: type[Any], code: str, body: BaseM
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
-@router.get("/directorates", response_model=list[DirectorateOut], response_model_by_alias=True)
+@router.get(
+    "/directorates", response_model=list[DirectorateOut], response_model_by_alias=True, dependencies=[READ]
+)
 async def list_directorates(container: ContainerDep) -> list[Any]:
     return await _list(container, Directorate)
 
 
-@router.put("/directorates/{code}", response_model=DirectorateOut, response_model_by_alias=True)
+@router.put(
+    "/directorates/{code}", response_model=DirectorateOut, response_model_by_alias=True, dependencies=[WRITE]
+)
 async def put_directorate(container: ContainerDep, body: DirectorateIn, code: str = Code) -> Any:
     return await _put(container, Directorate, code, body)
 
 
-@router.get("/categories", response_model=list[CategoryOut], response_model_by_alias=True)
+@router.get(
+    "/categories", response_model=list[CategoryOut], response_model_by_alias=True, dependencies=[READ]
+)
 async def list_categories(container: ContainerDep) -> list[Any]:
     return await _list(container, Category)
 
 
-@router.put("/categories/{code}", response_model=CategoryOut, response_model_by_alias=True)
+@router.put(
+    "/categories/{code}", response_model=CategoryOut, response_model_by_alias=True, dependencies=[WRITE]
+)
 async def put_category(container: ContainerDep, body: CategoryIn, code: str = Code) -> Any:
     return await _put(container, Category, code, body)
 
 
-@router.get("/institutions", response_model=list[InstitutionOut], response_model_by_alias=True)
+@router.get(
+    "/institutions", response_model=list[InstitutionOut], response_model_by_alias=True, dependencies=[READ]
+)
 async def list_institutions(container: ContainerDep) -> list[Any]:
     return await _list(container, Institution)
 
 
-@router.put("/institutions/{code}", response_model=InstitutionOut, response_model_by_alias=True)
+@router.put(
+    "/institutions/{code}", response_model=InstitutionOut, response_model_by_alias=True, dependencies=[WRITE]
+)
 async def put_institution(container: ContainerDep, body: InstitutionIn, code: str = Code) -> Any:
     return await _put(container, Institution, code, body)
 
@@ -111,11 +128,11 @@ async def put_institution(container: ContainerDep, body: InstitutionIn, code: st
 OfficeCode = Path(pattern=r"^[a-z0-9-]{2,40}$", description="lower-case code, e.g. eys-sefligi")
 
 
-@router.get("/offices", response_model=list[OfficeOut], response_model_by_alias=True)
+@router.get("/offices", response_model=list[OfficeOut], response_model_by_alias=True, dependencies=[READ])
 async def list_offices(container: ContainerDep) -> list[Any]:
     return await _list(container, Office)
 
 
-@router.put("/offices/{code}", response_model=OfficeOut, response_model_by_alias=True)
+@router.put("/offices/{code}", response_model=OfficeOut, response_model_by_alias=True, dependencies=[WRITE])
 async def put_office(container: ContainerDep, body: OfficeIn, code: str = OfficeCode) -> Any:
     return await _put(container, Office, code, body)

@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile, status
 from pydantic import ConfigDict
 
 from services import difs as service
 from services import evidence, quality_reports
+from services.access import Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
 from services.api.nonconformities import HistoryOut, history_out
+from services.api.security import Allowed
 from services.engine import set_variables
 from services.models import EvidenceFile
 from services.quality_records import RecordNotFound, UnderRetention
@@ -111,6 +113,22 @@ def _criteria(
 
 
 Directorate = Annotated[str | None, Query(max_length=40)]
+Reader = Annotated[Principal, Depends(Allowed(Permission.DIFS_READ))]
+EvidenceWriter = Annotated[Principal, Depends(Allowed(Permission.EVIDENCE_WRITE))]
+Deleter = Annotated[Principal, Depends(Allowed(Permission.RECORDS_DELETE))]
+
+
+async def _check_dif(
+    container: ContainerDep, caller: Principal, permission: Permission, dif_id: uuid.UUID
+) -> None:
+    """404 for a DİF that does not exist, 403 for one of another directorate (out of the caller's scope)."""
+    try:
+        directorate = await asyncio.to_thread(service.directorate_of, container.uow, dif_id)
+    except RecordNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+    caller.check_directorate(permission, directorate)
+
+
 Status = Annotated[str | None, Query(alias="status", max_length=30)]
 From = Annotated[datetime | None, Query(alias="from")]
 To = Annotated[datetime | None, Query(alias="to")]
@@ -119,6 +137,7 @@ To = Annotated[datetime | None, Query(alias="to")]
 @router.get("", response_model=DifPage, response_model_by_alias=True)
 async def list_difs(
     container: ContainerDep,
+    caller: Reader,
     directorate: Directorate = None,
     status_: Status = None,
     opened_from: From = None,
@@ -127,7 +146,9 @@ async def list_difs(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> DifPage:
-    criteria = _criteria(directorate, status_, opened_from, opened_to, overdue)
+    """Directorate staff and directors see their own directorate's DİFs; the IMS office sees all."""
+    scope = caller.filter_directorate(Permission.DIFS_READ, directorate)
+    criteria = _criteria(scope, status_, opened_from, opened_to, overdue)
     rows, total = await asyncio.to_thread(service.search, container.uow, criteria, page=page, size=size)
     return DifPage(items=[DifOut.model_validate(r) for r in rows], total=total, page=page, size=size)
 
@@ -135,6 +156,7 @@ async def list_difs(
 @router.get("/register.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def register_xlsx(
     container: ContainerDep,
+    caller: Reader,
     directorate: Directorate = None,
     status_: Status = None,
     opened_from: From = None,
@@ -142,6 +164,7 @@ async def register_xlsx(
     overdue: bool | None = None,
 ) -> Response:
     """The Corrective and Preventive Actions Report (clause 7): the DİF register, filtered, as XLSX."""
+    directorate = caller.filter_directorate(Permission.DIFS_READ, directorate)
     criteria = _criteria(directorate, status_, opened_from, opened_to, overdue)
     details = await asyncio.to_thread(service.register, container.uow, criteria)
     filters = ", ".join(
@@ -164,7 +187,8 @@ async def register_xlsx(
 
 
 @router.get("/{dif_id}", response_model=DifDetailOut, response_model_by_alias=True)
-async def get_dif(dif_id: uuid.UUID, container: ContainerDep) -> DifDetailOut:
+async def get_dif(dif_id: uuid.UUID, container: ContainerDep, caller: Reader) -> DifDetailOut:
+    await _check_dif(container, caller, Permission.DIFS_READ, dif_id)
     try:
         d = await asyncio.to_thread(service.get, container.uow, dif_id)
     except RecordNotFound:
@@ -194,8 +218,9 @@ async def get_dif(dif_id: uuid.UUID, container: ContainerDep) -> DifDetailOut:
 @router.get(
     "/{dif_id}/report.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
 )
-async def dif_report(dif_id: uuid.UUID, container: ContainerDep) -> Response:
+async def dif_report(dif_id: uuid.UUID, container: ContainerDep, caller: Reader) -> Response:
     """One DİF with its whole history and evidence list, as PDF."""
+    await _check_dif(container, caller, Permission.DIFS_READ, dif_id)
     try:
         d = await asyncio.to_thread(service.get, container.uow, dif_id)
     except RecordNotFound:
@@ -213,7 +238,7 @@ async def dif_report(dif_id: uuid.UUID, container: ContainerDep) -> Response:
 @router.delete(
     "/{dif_id}", status_code=status.HTTP_204_NO_CONTENT, responses={409: {"description": "under retention"}}
 )
-async def delete_dif(dif_id: uuid.UUID, container: ContainerDep) -> None:
+async def delete_dif(dif_id: uuid.UUID, container: ContainerDep, caller: Deleter) -> None:
     """Allowed only after the retention period (closure + 20 years) has ended."""
     try:
         await asyncio.to_thread(service.delete_records, container.uow, dif_id=dif_id)
@@ -235,9 +260,12 @@ async def upload_evidence(
     action_id: uuid.UUID,
     http: Request,
     container: ContainerDep,
+    caller: EvidenceWriter,
     file: Annotated[UploadFile, File(description="the evidence file")],
-    uploaded_by: Annotated[str, Form(alias="uploadedBy", min_length=2, max_length=100)],
 ) -> EvidenceOut:
+    """The action's owner (or anyone of the DİF's directorate) adds evidence; the uploader is the
+    signed-in user."""
+    await _check_dif(container, caller, Permission.EVIDENCE_WRITE, dif_id)
     settings = container.settings
     # Read one byte past the limit: enough to refuse, never the whole of an oversized upload.
     data = await file.read(settings.evidence_max_bytes + 1)
@@ -245,7 +273,7 @@ async def upload_evidence(
         file_name=file.filename or "",
         content_type=file.content_type or "application/octet-stream",
         data=data,
-        uploaded_by=uploaded_by,
+        uploaded_by=caller.username,
     )
     try:
         evidence.check(
@@ -285,7 +313,10 @@ async def _show_in_tasklist(http: Request, container: ContainerDep, dif_id: uuid
 
 
 @router.get("/{dif_id}/evidence/{evidence_id}", response_class=Response)
-async def download_evidence(dif_id: uuid.UUID, evidence_id: uuid.UUID, container: ContainerDep) -> Response:
+async def download_evidence(
+    dif_id: uuid.UUID, evidence_id: uuid.UUID, container: ContainerDep, caller: Reader
+) -> Response:
+    await _check_dif(container, caller, Permission.DIFS_READ, dif_id)
     try:
         row: EvidenceFile = await asyncio.to_thread(
             evidence.read, container.uow, dif_id=dif_id, evidence_id=evidence_id
@@ -309,12 +340,13 @@ async def delete_evidence(
     evidence_id: uuid.UUID,
     http: Request,
     container: ContainerDep,
-    by: Annotated[str, Query(min_length=2, max_length=100, description="who takes it back")],
+    caller: EvidenceWriter,
 ) -> None:
     """A wrong upload may be taken back while its action is open; never once it is part of the record."""
+    await _check_dif(container, caller, Permission.EVIDENCE_WRITE, dif_id)
     try:
         await asyncio.to_thread(
-            evidence.remove, container.uow, dif_id=dif_id, evidence_id=evidence_id, actor=by
+            evidence.remove, container.uow, dif_id=dif_id, evidence_id=evidence_id, actor=caller.username
         )
     except RecordNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Kanıt dosyası bulunamadı.") from None

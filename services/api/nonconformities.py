@@ -6,16 +6,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import ConfigDict, Field
 
 from services import nonconformities as service
+from services.access import Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
+from services.api.security import Allowed
 from services.models import Finding, Nonconformity, QualityEvent
 from services.quality_records import InvalidInput, RecordNotFound, UnderRetention
 
 router = APIRouter(tags=["nonconformities"])
+Reader = Annotated[Principal, Depends(Allowed(Permission.NONCONFORMITIES_READ))]
 
 
 class Source(StrEnum):
@@ -118,7 +121,10 @@ def history_out(events: list[QualityEvent]) -> list[HistoryOut]:
     responses={200: {"description": "already reported with this source and reference"}},
 )
 async def report_nonconformity(
-    body: NonconformityIn, response: Response, container: ContainerDep
+    body: NonconformityIn,
+    response: Response,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.NONCONFORMITIES_REPORT))],
 ) -> NonconformityOut:
     """A nonconformity found by an employee, an inspection or an audit: recorded, then its process runs."""
     new = service.NewNonconformity(
@@ -143,6 +149,7 @@ async def report_nonconformity(
 @router.get("/nonconformities", response_model=NonconformityPage, response_model_by_alias=True)
 async def list_nonconformities(
     container: ContainerDep,
+    caller: Reader,
     directorate: Annotated[str | None, Query(max_length=40)] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=30)] = None,
     source: Source | None = None,
@@ -152,7 +159,7 @@ async def list_nonconformities(
     size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> NonconformityPage:
     criteria = service.NonconformityFilter(
-        directorate=directorate,
+        directorate=caller.filter_directorate(Permission.NONCONFORMITIES_READ, directorate),
         status=status_,
         source=source.value if source else None,
         found_from=found_from,
@@ -165,11 +172,14 @@ async def list_nonconformities(
 @router.get(
     "/nonconformities/{nonconformity_id}", response_model=NonconformityDetail, response_model_by_alias=True
 )
-async def get_nonconformity(nonconformity_id: uuid.UUID, container: ContainerDep) -> NonconformityDetail:
+async def get_nonconformity(
+    nonconformity_id: uuid.UUID, container: ContainerDep, caller: Reader
+) -> NonconformityDetail:
     try:
         row, finding, dif, events = await asyncio.to_thread(service.get, container.uow, nonconformity_id)
     except RecordNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Uygunsuzluk kaydı bulunamadı.") from None
+    caller.check_directorate(Permission.NONCONFORMITIES_READ, row.directorate_code)
     return NonconformityDetail(
         **out(row).model_dump(),
         finding_id=finding.id if finding else None,
@@ -185,7 +195,11 @@ async def get_nonconformity(nonconformity_id: uuid.UUID, container: ContainerDep
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "under retention"}},
 )
-async def delete_nonconformity(nonconformity_id: uuid.UUID, container: ContainerDep) -> None:
+async def delete_nonconformity(
+    nonconformity_id: uuid.UUID,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.RECORDS_DELETE))],
+) -> None:
     """Allowed only after the retention period (closure + 20 years) has ended."""
     try:
         await asyncio.to_thread(service.delete, container.uow, nonconformity_id)
@@ -198,6 +212,7 @@ async def delete_nonconformity(nonconformity_id: uuid.UUID, container: Container
 @router.get("/findings", response_model=FindingPage, response_model_by_alias=True, tags=["findings"])
 async def list_findings(
     container: ContainerDep,
+    caller: Reader,
     directorate: Annotated[str | None, Query(max_length=40)] = None,
     open_only: Annotated[bool | None, Query(alias="open")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -206,7 +221,7 @@ async def list_findings(
     rows, total = await asyncio.to_thread(
         service.search_findings,
         container.uow,
-        directorate=directorate,
+        directorate=caller.filter_directorate(Permission.NONCONFORMITIES_READ, directorate),
         open_only=open_only,
         page=page,
         size=size,

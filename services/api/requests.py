@@ -8,12 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from services import citizen_requests as service
+from services.access import Forbidden, Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
+from services.api.security import Allowed, ChannelDep
 from services.models import CitizenRequest
 from services.validation import Email
 
@@ -162,11 +164,22 @@ def _intake_out(request: CitizenRequest, http: Request) -> IntakeOut:
     status_code=status.HTTP_201_CREATED,
     response_model=IntakeOut,
     response_model_by_alias=True,
-    responses={200: {"model": IntakeOut, "description": "already received from this channel"}},
+    responses={
+        200: {"model": IntakeOut, "description": "already received from this channel"},
+        401: {"description": "no or unknown X-API-Key"},
+        403: {"description": "the key belongs to another channel"},
+        429: {"description": "the key's rate limit; see Retry-After"},
+    },
 )
 async def submit_request(
-    body: IntakeIn, http: Request, response: Response, container: ContainerDep
+    body: IntakeIn, http: Request, response: Response, container: ContainerDep, caller: ChannelDep
 ) -> IntakeOut:
+    """For the channels' integrations (X-API-Key): each key posts requests of its own channel only."""
+    if body.channel.value != caller.channel:
+        raise Forbidden(
+            f"intake:{body.channel.value}",
+            f"Bu anahtar yalnızca '{caller.channel}' kanalının taleplerini gönderebilir.",
+        )
     intake = service.Intake(
         channel=body.channel.value,
         channel_reference=body.channel_reference,
@@ -234,6 +247,7 @@ async def citizen_reply(tracking_number: str, body: ReplyIn, container: Containe
 @router.get("", response_model=Page, response_model_by_alias=True)
 async def search_requests(
     container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.REQUESTS_READ))],
     status_: Annotated[str | None, Query(alias="status", max_length=30)] = None,
     directorate: Annotated[str | None, Query(max_length=40)] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
@@ -244,10 +258,11 @@ async def search_requests(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Page:
-    """For staff: requests filtered and paginated, newest first; no personal data."""
+    """For staff: requests filtered and paginated, newest first; no personal data. Directorate
+    staff and directors see their own directorate's requests only."""
     criteria = service.RequestFilter(
         status=status_,
-        directorate=directorate,
+        directorate=caller.filter_directorate(Permission.REQUESTS_READ, directorate),
         category=category,
         channel=channel.value if channel else None,
         received_from=received_from,

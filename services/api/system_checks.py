@@ -5,15 +5,21 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from services.access import Permission
 from services.api.deps import ContainerDep
+from services.api.security import Allowed
 from services.models import SystemCheck
 from services.system_checks import SystemCheckNotFound, get_check, request_check
 
-router = APIRouter(prefix="/system-checks", tags=["system checks"])
+router = APIRouter(
+    prefix="/system-checks",
+    tags=["system checks"],
+    dependencies=[Depends(Allowed(Permission.SYSTEM_CHECKS_RUN))],
+)
 
 
 class SystemCheckRequest(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,14 +11,47 @@ import httpx
 import pytest
 
 from services.bootstrap import Container, bootstrap
-from services.config import Settings
+from services.config import LOCAL_IDENTITY_URL, Settings
 from tests.conftest import API_URL, REPO
+from tests.credentials import AsCaller, create_channel_keys, revoke_channel_keys
 from tests.integration.camunda_web import CamundaWeb
 
 
+def staff_token(username: str, password: str = "demo") -> str:
+    """Signs in at the local identity provider, as a person (or Tasklist's login) would."""
+    response = httpx.post(
+        f"{LOCAL_IDENTITY_URL}/token", data={"username": username, "password": password}, timeout=10
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
 @pytest.fixture(scope="session")
-def api(stack: None) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=API_URL, timeout=10) as client:
+def app_container(stack: None) -> Iterator[Container]:
+    """The running app's own database (keys for the channels are made here, like `kalite-keys`)."""
+    built = bootstrap()
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture(scope="session")
+def channel_keys(app_container: Container) -> Iterator[dict[str, str]]:
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    keys = create_channel_keys(app_container.uow, prefix)
+    try:
+        yield keys
+    finally:
+        revoke_channel_keys(app_container.uow, prefix)
+
+
+@pytest.fixture(scope="session")
+def api(channel_keys: dict[str, str]) -> Iterator[httpx.Client]:
+    """The API as its callers see it: channel keys for intake, the administrator elsewhere."""
+    auth = AsCaller(channel_keys, staff_token("yonetici"))
+    with httpx.Client(base_url=API_URL, timeout=10, auth=auth) as client:
         yield client
 
 

@@ -18,9 +18,11 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from deploy.local.identity import LocalIssuer
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.mailbox import start_mailbox
+from tests.credentials import AsCaller, create_channel_keys, serve_issuer
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite_test"
@@ -79,10 +81,19 @@ def mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         controller.stop()
 
 
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
+    """A real OpenID issuer on a free port: the API validates staff tokens against its JWKS."""
+    key_path = tmp_path_factory.mktemp("identity") / "signing-key.pem"
+    with serve_issuer(key_path, Settings().oidc_audience) as served:
+        yield served
+
+
 @pytest.fixture()
-def settings(database_url: str, mailbox: tuple[int, Path], tmp_path: Path) -> Settings:
+def settings(database_url: str, mailbox: tuple[int, Path], tmp_path: Path, issuer: LocalIssuer) -> Settings:
     return Settings(
         database_url=database_url,
+        oidc_issuer=issuer.issuer,
         smtp_port=mailbox[0],
         data_dir=tmp_path,
         # No engine in unit tests: a port nothing listens on.
@@ -108,3 +119,10 @@ def container(settings: Settings) -> Iterator[Container]:
         transaction.rollback()
         connection.close()
         built.close()
+
+
+@pytest.fixture()
+def as_admin(container: Container, issuer: LocalIssuer) -> AsCaller:
+    """Credentials for a TestClient: channel keys (in the rolled-back transaction) and an
+    administrator's token."""
+    return AsCaller(create_channel_keys(container.uow, "birim-testi"), issuer.issue("yonetici"))

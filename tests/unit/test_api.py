@@ -16,6 +16,7 @@ from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.models import OutboxMessage
 from services.system_checks import START_MESSAGE
+from tests.credentials import AsCaller
 
 Broker = TopologyResponse.BrokerInfo
 Partition = Broker.Partition
@@ -39,8 +40,9 @@ class EngineWithALeader:
 
 
 @pytest.fixture()
-def client(container: Container) -> Iterator[TestClient]:
+def client(container: Container, as_admin: AsCaller) -> Iterator[TestClient]:
     with TestClient(create_app(container)) as test_client:
+        test_client.auth = as_admin
         yield test_client
 
 

@@ -19,6 +19,7 @@ from services import catalogue
 from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import CitizenRequest
+from tests.credentials import AsCaller
 
 INJECTIONS = [
     "'; DROP TABLE citizen_requests; --",
@@ -40,9 +41,10 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 @pytest.fixture()
-def client(container: Container) -> Iterator[TestClient]:
+def client(container: Container, as_admin: AsCaller) -> Iterator[TestClient]:
     catalogue.load_seed_if_empty(container.uow)
     with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
+        test_client.auth = as_admin
         yield test_client
 
 

@@ -29,6 +29,9 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="PERSONAL_DATA_KEYS"):
         Settings()
     monkeypatch.setenv("PERSONAL_DATA_KEYS", "Z2l6bGktYW5haHRhci1vdHV6LWlraS1iYXl0LXV6dW4=")
+    with pytest.raises(ValidationError, match="OIDC_ISSUER"):
+        Settings()
+    monkeypatch.setenv("OIDC_ISSUER", "https://kimlik.belediye.local/realms/belediye")
     assert Settings().environment == "production"
 
 
