@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import catalogue
@@ -80,7 +80,7 @@ async def _put(container: ContainerDep, model: type[Any], code: str, body: BaseM
     try:
         return await asyncio.to_thread(catalogue.upsert, container.uow, model, code, body.model_dump())
     except catalogue.CatalogueError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise schemas.unprocessable(str(error)) from None
 
 
 @router.get(

@@ -283,14 +283,11 @@ async def upload_evidence(
             evidence.add, container.uow, dif_id=dif_id, action_id=action_id, upload=upload
         )
     except evidence.EvidenceRejected as error:
-        code = (
-            status.HTTP_413_CONTENT_TOO_LARGE
-            if error.too_large
-            else status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-            if error.unsupported
-            else status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-        raise HTTPException(code, str(error)) from None
+        if error.too_large:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(error)) from None
+        if error.unsupported:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(error)) from None
+        raise schemas.unprocessable(str(error), "body", "file") from None
     except RecordNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu DİF'te böyle bir eylem yok.") from None
     except evidence.ActionClosed as error:

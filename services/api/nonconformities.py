@@ -138,7 +138,7 @@ async def report_nonconformity(
     try:
         row, created = await asyncio.to_thread(service.report, container.uow, new)
     except InvalidInput as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        raise schemas.unprocessable(str(error)) from None
     except service.RequestStillOpen as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     if not created:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.schemas import has_control_characters
+from services.api.schemas import has_control_characters, invalid_details
 
 # Evidence uploads may be as large as EVIDENCE_MAX_BYTES, plus the multipart envelope.
 UPLOAD_PATH = re.compile(r"^/difs/[^/]+/actions/[^/]+/evidence$")
@@ -59,7 +60,9 @@ class CleanUrl:
         if scope["type"] == "http":
             query = unquote(scope.get("query_string", b"").decode("latin-1"))
             if has_control_characters(str(scope["path"])) or has_control_characters(query):
-                await _refuse(send, 422, "control characters are not allowed in the URL")
+                await _refuse(
+                    send, 422, invalid_details("control characters are not allowed in the URL", "url")
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -86,7 +89,7 @@ class BodySizeLimit:
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
+async def _refuse(send: Send, status: int, detail: str | list[dict[str, Any]]) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -25,3 +27,12 @@ class Camel(BaseModel):
         if isinstance(value, str) and has_control_characters(value):
             raise ValueError("control characters are not allowed")
         return value
+
+
+def invalid_details(message: str, *location: str | int) -> list[dict[str, Any]]:
+    """A 422 body in the shape of FastAPI's own validation errors, so a client reads one shape."""
+    return [{"type": "value_error", "loc": list(location or ("body",)), "msg": message}]
+
+
+def unprocessable(message: str, *location: str | int) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, invalid_details(message, *location))
