@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from services import catalogue
 from services.access import Forbidden
@@ -76,6 +76,24 @@ def create_app(container: Container | None = None) -> FastAPI:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
         return forbidden_response(error)
+
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, error: DBAPIError) -> JSONResponse:
+        # The database down, restarting or a transaction to retry (deadlock, serialisation): nothing
+        # was stored, and the caller should send the same request again (intake is idempotent).
+        if isinstance(error, OperationalError) or error.connection_invalidated:
+            log.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                type(error.orig).__name__,
+            )
+            return JSONResponse(
+                {"detail": "Veritabanına şu anda ulaşılamıyor; kayıt yapılmadı, sonra yeniden deneyin."},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        return await unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -52,7 +52,11 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     child = int(nc["process_instance_key"])
     task = camunda.wait_for_task(child, "uygunsuzluk-karari")
     assert task["candidateGroups"] == ["halkla-iliskiler"]
-    seen = task_variables(camunda, task["id"])
+    # Tasklist imports a task's variables a moment after the task itself.
+    seen = poll(
+        lambda: v if "institutions" in (v := task_variables(camunda, task["id"])) else None,
+        what="the decision task's variables in Tasklist",
+    )
     assert seen["nonconformityDescription"] == CLOSURE_NOTE
     assert {"label": "MESKİ Genel Müdürlüğü (su ve kanalizasyon)", "value": "MESKI"} in seen["institutions"]
     form = camunda.form("uygunsuzluk-karari", task["processDefinitionKey"])

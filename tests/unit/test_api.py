@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from pyzeebe.grpc_internals.types import TopologyResponse
 from sqlalchemy import select
 
+from deploy.local.identity import LocalIssuer
 from services.api.app import create_app
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
@@ -64,6 +65,23 @@ def test_health_is_200_when_database_and_engine_answer(client: TestClient) -> No
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "engine": "ok"}}
+
+
+def test_a_database_outage_is_a_503_to_retry_never_a_500(issuer: LocalIssuer) -> None:
+    settings = Settings(
+        database_url="postgresql+psycopg://kalite:kalite@127.0.0.1:1/none", oidc_issuer=issuer.issuer
+    )
+    broken = bootstrap(settings)
+    try:
+        with TestClient(create_app(broken), raise_server_exceptions=False) as test_client:
+            intake = test_client.post("/requests", json={"channel": "web"}, headers={"X-API-Key": "bht_x_y"})
+            search = test_client.get("/difs", headers={"Authorization": f"Bearer {issuer.issue('yonetici')}"})
+    finally:
+        broken.close()
+    for response in (intake, search):
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "yeniden deneyin" in response.json()["detail"]
 
 
 def test_health_names_the_database_when_it_is_unreachable() -> None:
