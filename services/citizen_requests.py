@@ -109,11 +109,9 @@ def new_tracking_code() -> str:
 def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenRequest, bool]:
     """Commit the request, its contact, its first history entry and its process start together.
 
-    The same channel + channel reference returns the existing request (created=False).
+    The same channel + channel reference returns the existing request (created=False). A repeat is
+    rare, so the insert goes first and the unique constraint tells: one transaction, no lookup.
     """
-    existing = _by_channel_reference(uow_factory, intake.channel, intake.channel_reference)
-    if existing is not None:
-        return existing, False
     try:
         with uow_factory() as uow:
             request = CitizenRequest(
@@ -129,7 +127,7 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
                 status="alindi",
             )
             uow.session.add(request)
-            uow.session.flush()
+            uow.session.flush()  # the request row first: the others refer to it
             c = intake.contact
             uow.session.add(
                 CitizenContact(
@@ -144,11 +142,10 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
             add_event(uow.session, request.id, "alindi", actor=f"kanal:{intake.channel}")
             enqueue_start(uow.session, request)
             uow.commit()
-            uow.session.refresh(request)
             uow.session.expunge(request)
             return request, True
     except IntegrityError:
-        # Another call with the same channel reference won the race.
+        # Received before (a retry), or another call with the same channel reference won the race.
         existing = _by_channel_reference(uow_factory, intake.channel, intake.channel_reference)
         if existing is None:
             raise

@@ -118,6 +118,8 @@ class Institution(Base):
 class CitizenRequest(Base):
     __tablename__ = "citizen_requests"
     __table_args__ = (UniqueConstraint("channel", "channel_reference"),)
+    # received_at comes back with the INSERT (RETURNING), not with a second query.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declarative form
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     tracking_code: Mapped[str] = mapped_column(String(40), unique=True)
