@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.audit import audited_sessionmaker
 from services.config import Settings, get_settings
 from services.db import UnitOfWork, make_engine
 from services.notifications import Mailer, SmtpMailer
@@ -34,7 +35,8 @@ def bootstrap(settings: Settings | None = None, *, mailer: Mailer | None = None)
     return Container(
         settings=settings,
         engine=engine,
-        session_factory=sessionmaker(engine, expire_on_commit=False),
+        # Its sessions write the audit trail of personal data and quality records.
+        session_factory=audited_sessionmaker(engine, expire_on_commit=False),
         mailer=mailer or SmtpMailer(settings),
         sms=FileSmsSender(settings.data_dir / "sms"),
     )

@@ -10,6 +10,7 @@ import logging
 
 from pyzeebe import Job
 
+from services import audit
 from services.personal_data import mask
 
 _job_key: contextvars.ContextVar[str] = contextvars.ContextVar("job_key", default="-")
@@ -29,6 +30,7 @@ class _JobContext:
     async def enter(self, job: Job) -> Job:
         _job_key.set(str(job.key))
         _instance_key.set(str(job.process_instance_key))
+        audit.set_actor(f"worker:{job.type}")  # who reads and changes records in the audit trail
         logging.getLogger("workers.jobs").info("job %s (%s) activated", job.key, job.type)
         return job
 

@@ -66,7 +66,7 @@ class Notification(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    recipient: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -117,7 +117,17 @@ class Institution(Base):
 
 class CitizenRequest(Base):
     __tablename__ = "citizen_requests"
-    __table_args__ = (UniqueConstraint("channel", "channel_reference"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_reference"),
+        # What the anonymisation job still has to look at (services/anonymisation.py).
+        Index(
+            "ix_citizen_requests_to_anonymise",
+            "closed_at",
+            postgresql_where=sql(
+                "closed_at IS NOT NULL AND (anonymised_at IS NULL OR anonymised_at < closed_at)"
+            ),
+        ),
+    )
     # received_at comes back with the INSERT (RETURNING), not with a second query.
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declarative form
 
@@ -137,6 +147,9 @@ class CitizenRequest(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answer: Mapped[str | None] = mapped_column(String(20), comment="olumlu / olumsuz")
     process_instance_key: Mapped[int | None] = mapped_column(BigInteger)
+    anonymised_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when the personal data were anonymised (KVKK retention)"
+    )
 
 
 class CitizenContact(Base):
@@ -381,3 +394,25 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One line of the audit trail (services/audit.py): who read or changed which row of personal
+    data or of a quality record, and when; the detail names changed columns, never personal values.
+
+    Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE) and hash-chained: `hash` is the
+    SHA-256 of `prev_hash` and the row's canonical JSON; `seq` is consecutive, assigned under the
+    appender's lock. `kalite-audit verify` walks the chain."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text, comment="a staff user, kanal:<key>, worker:<task type>, system")
+    action: Mapped[str] = mapped_column(String(10), comment="read / insert / update / delete")
+    entity: Mapped[str] = mapped_column(String(63), comment="table name")
+    entity_id: Mapped[str] = mapped_column(Text, comment="primary key as text")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,7 @@ from services.bootstrap import Container, bootstrap
 from services.engine import long_lived_client, open_channel
 from services.log_context import configure_logging, job_context
 from services.outbox import run_dispatcher
-from workers import citizen_request, dif, nonconformity, system_check
+from workers import citizen_request, dif, nonconformity, personal_data, system_check
 
 log = logging.getLogger("workers")
 
@@ -27,6 +27,7 @@ def routers(container: Container) -> list[ZeebeTaskRouter]:
         citizen_request.router(container),
         nonconformity.router(container),
         dif.router(container),
+        personal_data.router(container),
     ]
 
 

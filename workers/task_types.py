@@ -23,3 +23,5 @@ DIF_ACTION_OVERDUE = "dif.eylem-gecikmesi"
 DIF_RECORD_APPROVAL = "dif.onay-kaydet"
 DIF_ESCALATE_APPROVAL = "dif.onay-yukselt"
 DIF_ARCHIVE = "dif.arsivle"
+
+PERSONAL_DATA_ANONYMISE = "kisisel-veri-anonimlestirme.anonimlestir"

@@ -20,7 +20,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from services import api_keys
+from services import api_keys, audit
 from services.access import Forbidden, Permission, Principal, Role
 from services.config import Settings
 
@@ -153,7 +153,9 @@ async def channel(request: Request, secret: Annotated[str | None, Depends(api_ke
     if not secret:
         raise _unauthorised("Kanal entegrasyonları X-API-Key başlığıyla anahtarını göndermeli.", "ApiKey")
     keys: ChannelKeys = request.app.state.channel_keys
-    return await keys.principal(request, secret)
+    principal = await keys.principal(request, secret)
+    audit.set_actor(principal.actor)  # the request's own context: its audit trail names the key
+    return principal
 
 
 async def staff(
@@ -163,7 +165,9 @@ async def staff(
     if credentials is None:
         raise _unauthorised("Personel girişi gerekli: Authorization: Bearer <oturum anahtarı>.")
     validator: TokenValidator = request.app.state.token_validator
-    return await asyncio.to_thread(validator.principal, credentials.credentials)
+    principal = await asyncio.to_thread(validator.principal, credentials.credentials)
+    audit.set_actor(principal.actor)  # the request's own context: its audit trail names the person
+    return principal
 
 
 class Allowed:
