@@ -76,3 +76,22 @@ def test_database_errors_show_no_values(container: Container) -> None:
             uow.session.flush()
     assert "ayse" not in str(caught.value)
     assert "idempotency_key" in str(caught.value)
+
+
+async def test_an_unreachable_mail_server_is_named_in_plain_words() -> None:
+    from aiosmtplib import SMTPConnectError, SMTPRecipientRefused
+
+    from workers.failures import MAIL_SERVER_REFUSED, MAIL_SERVER_UNREACHABLE
+
+    controller = RecordingController(_job())
+    await handle_failure(SMTPConnectError("Error connecting to 127.0.0.1 on port 2525"), _job(), controller)
+    ((_, details),) = controller.calls
+    assert details["message"].startswith(MAIL_SERVER_UNREACHABLE)
+    assert details["message"].endswith("SMTPConnectError: Error connecting to 127.0.0.1 on port 2525")
+
+    controller = RecordingController(_job())
+    refused = SMTPRecipientRefused(550, "no such user", "ayse.yilmaz@example.com")
+    await handle_failure(refused, _job(), controller)
+    ((_, details),) = controller.calls
+    assert details["message"].startswith(MAIL_SERVER_REFUSED)
+    assert "ayse" not in details["message"]
