@@ -341,14 +341,7 @@ def start_ours(layout: Layout) -> None:
     if processes.read_pid(dirs, "mailbox"):
         _say("mailbox     already running (SMTP 127.0.0.1:2525)")
     else:
-        processes.spawn(dirs, "mailbox", [_python_bin("kalite-mailbox")], env=env, cwd=REPO)
-        processes.wait_until(
-            "Mailbox",
-            lambda: processes.port_open(versions.PORTS["smtp"]),
-            timeout=30,
-            alive=lambda: processes.read_pid(dirs, "mailbox") is not None,
-            log=dirs.log_file("mailbox"),
-        )
+        start_mailbox(layout)
         _say(f"mailbox     started: SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}")
     if processes.read_pid(dirs, "identity"):
         _say("identity    already running on http://127.0.0.1:8070")
@@ -383,11 +376,30 @@ def start_ours(layout: Layout) -> None:
     if processes.read_pid(dirs, "workers"):
         _say("workers     already running")
     else:
-        processes.spawn(dirs, "workers", [_python_bin("kalite-workers")], env=env, cwd=REPO)
-        time.sleep(2)
-        if processes.read_pid(dirs, "workers") is None:
-            raise RuntimeError(f"Workers exited during start-up; see {dirs.log_file('workers')}")
+        start_workers(layout)
         _say("workers     started")
+
+
+def start_mailbox(layout: Layout) -> None:
+    """The local SMTP mailbox, ready when its port accepts connections (also used by the tests
+    that stop it to play a mail server outage)."""
+    dirs = layout.dirs
+    processes.spawn(dirs, "mailbox", [_python_bin("kalite-mailbox")], env=_app_env(layout), cwd=REPO)
+    processes.wait_until(
+        "Mailbox",
+        lambda: processes.port_open(versions.PORTS["smtp"]),
+        timeout=30,
+        alive=lambda: processes.read_pid(dirs, "mailbox") is not None,
+        log=dirs.log_file("mailbox"),
+    )
+
+
+def start_workers(layout: Layout) -> None:
+    dirs = layout.dirs
+    processes.spawn(dirs, "workers", [_python_bin("kalite-workers")], env=_app_env(layout), cwd=REPO)
+    time.sleep(2)
+    if processes.read_pid(dirs, "workers") is None:
+        raise RuntimeError(f"Workers exited during start-up; see {dirs.log_file('workers')}")
 
 
 def local_channel_keys(layout: Layout) -> Path:
