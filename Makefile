@@ -7,7 +7,7 @@ NODE_DIR := tests/bpmnlint
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 SYS_STAMP := .data/.prerequisites
 
-.PHONY: up down status deploy logs lint test install bench pictures
+.PHONY: up down status deploy logs lint test install bench fault pictures
 
 $(SYS_STAMP): deploy/local/prerequisites.sh
 	bash deploy/local/prerequisites.sh
@@ -56,6 +56,11 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 ## Options: make bench ARGS="--requests 2000 --concurrency 16" or ARGS="--rate 50 --duration 60"
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.run $(ARGS)
+
+## Fault test against the running stack (`make up` first; it kills and restarts the engine,
+## a worker process and PostgreSQL); never part of `make test`. Options: ARGS="--rate 4 --settle 20"
+fault: $(PY_STAMP)
+	$(PY) -m tests.fault.run $(ARGS)
 
 ## Run every check and test against the real parts (starts the stack if it is not up).
 test: lint
