@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pyzeebe import Job, ZeebeTaskRouter
 
-from services import difs, quality_reports
+from services import difs
 from services.bootstrap import Container
 from services.models import DifAction
 from services.tasklist import who_completed
@@ -157,6 +157,8 @@ def router(container: Container) -> ZeebeTaskRouter:
 
     @tasks.task(task_types.DIF_ARCHIVE)  # type: ignore[arg-type]
     async def archive(difId: object = None, retentionYears: object = None) -> dict[str, Any]:
+        from services import quality_reports  # fpdf costs ~60 MB: loaded by the first archive
+
         ref = DifRef.model_validate({"difId": difId})
         years = retentionYears if isinstance(retentionYears, int) and retentionYears > 0 else 20
         until = await asyncio.to_thread(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Res
 from pydantic import ConfigDict
 
 from services import difs as service
-from services import evidence, quality_reports
+from services import evidence
 from services.access import Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
@@ -166,6 +166,8 @@ async def register_xlsx(
     """The Corrective and Preventive Actions Report (clause 7): the DİF register, filtered, as XLSX."""
     directorate = caller.filter_directorate(Permission.DIFS_READ, directorate)
     criteria = _criteria(directorate, status_, opened_from, opened_to, overdue)
+    from services import quality_reports  # fpdf and openpyxl cost ~60 MB: loaded when a report is asked
+
     details = await asyncio.to_thread(service.register, container.uow, criteria)
     filters = ", ".join(
         f"{name}={value}"
@@ -220,6 +222,8 @@ async def get_dif(dif_id: uuid.UUID, container: ContainerDep, caller: Reader) ->
 )
 async def dif_report(dif_id: uuid.UUID, container: ContainerDep, caller: Reader) -> Response:
     """One DİF with its whole history and evidence list, as PDF."""
+    from services import quality_reports  # loaded when a report is asked (see register_xlsx)
+
     await _check_dif(container, caller, Permission.DIFS_READ, dif_id)
     try:
         d = await asyncio.to_thread(service.get, container.uow, dif_id)
