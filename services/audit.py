@@ -14,14 +14,16 @@ What is captured, by the sessions that `audited_sessionmaker` makes (the composi
 - reads: every `CitizenContact` and `CitizenReply` loaded (or refreshed) from the database, once
   per transaction.
 
-When: the entries of a transaction are appended in its `before_commit`, on its own connection, so a
-change is in the trail exactly when it committed. Reads are in the trail even when the transaction
-does not commit (a read-only unit of work always rolls back): what is still pending when the
-transaction ends without a commit is written in a short transaction of its own.
+When: the entries of a transaction are put in the inbox (`audit_inbox`) in its `before_commit`, on
+its own connection, so a change is in the trail exactly when it committed. Reads are in the trail
+even when the transaction does not commit (a read-only unit of work always rolls back): what is
+still pending when the transaction ends without a commit is written in a short transaction of its
+own. The inbox takes no lock: requests never wait for each other on account of the trail.
 
-The chain: the appender takes a transaction-scoped advisory lock (`LOCK_KEY`), reads the last row
-with a fresh statement (so, under READ COMMITTED, it sees the row committed by whoever held the lock
-before), and inserts its rows with consecutive `seq` values:
+The chain: the sealer (`seal`; the workers run it every second, `kalite-audit seal` on demand)
+takes a transaction-scoped advisory lock (`LOCK_KEY`) that only sealers use, reads the committed
+inbox lines oldest first and the chain's head, appends the lines with consecutive `seq` values and
+removes them from the inbox, in one transaction:
 
     hash = sha256(prev_hash + canonical_json({seq, at, actor, action, entity, entity_id, detail}))
 
@@ -29,13 +31,12 @@ that is, SHA-256 over the 64 lowercase hex characters of `prev_hash` (ASCII) fol
 canonical JSON; `prev_hash` of the first row is 64 zeros. `canonical_json` is UTF-8 JSON with
 sorted keys, no whitespace (`,` and `:` separators), non-ASCII characters as they are and no
 NaN/Infinity; `at` is the UTC time as ISO 8601 with microseconds
-(`2026-11-23T07:30:00.123456+00:00`; the database's clock when the lines were appended),
+(`2026-11-23T07:30:00.123456+00:00`; the database's clock when the line entered the inbox),
 `entity_id` the primary key as a string (`,`-joined if composite).
 
-`seq` is assigned under the lock rather than by a sequence, so rolled-back transactions leave no
-holes and a gap in `seq` always means a removed row. The primary key on `seq` makes a fork
-impossible: two appenders that saw the same head cannot both commit. The lock is held from the
-append to the COMMIT only (one SELECT, one multi-row INSERT, the COMMIT).
+`seq` is assigned by the sealer, so rolled-back transactions leave no holes and a gap in `seq`
+always means a removed row. The primary key on `seq` makes a fork impossible. A line waits in the
+inbox for about a second; there a trigger refuses changing it (the sealer only copies and deletes).
 
 A trigger refuses UPDATE, DELETE and TRUNCATE on `audit_log` (migration 0007). Someone who can
 switch the trigger off (the table's owner) can change a row: `verify` then reports the first broken
@@ -46,8 +47,11 @@ against a head noted elsewhere: `verify` prints the head's seq and hash for that
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -56,11 +60,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, event, insert, inspect, select, text
+from sqlalchemy import Connection, CursorResult, Engine, delete, event, func, insert, inspect, select, text
 from sqlalchemy.orm import InstanceState, Mapper, ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 from services.models import (
     AuditEntry,
+    AuditInboxLine,
     CitizenContact,
     CitizenReply,
     CitizenRequest,
@@ -78,6 +83,7 @@ from services.models import (
 )
 
 SYSTEM = "system"
+log = logging.getLogger("audit")
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the appender: "audit" in ASCII. Nothing else may use it.
 LOCK_KEY = 0x6175646974
@@ -189,46 +195,96 @@ def entry_hash(
 
 
 def append(connection: Connection, entries: Sequence[Entry]) -> None:
-    """Append entries to the chain inside the connection's transaction (which holds the lock
-    until it ends). Under READ COMMITTED, as every transaction here runs."""
+    """Put entries in the inbox inside the connection's transaction: they exist exactly when it
+    commits. No lock: the sealer chains them (`seal`), so requests never queue behind the chain."""
     if not entries:
         return
+    connection.execute(
+        insert(AuditInboxLine),
+        [
+            {
+                "actor": e.actor,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+                "detail": e.detail,
+            }
+            for e in entries
+        ],
+    )
+
+
+def seal(connection: Connection, *, limit: int = 5000) -> int:
+    """Chain up to `limit` committed inbox lines into `audit_log`, oldest first, and take them out
+    of the inbox, in the connection's transaction (commit it). Sealers exclude each other with the
+    advisory lock; under READ COMMITTED each statement after it sees what the last one committed,
+    and only committed inbox lines. Returns how many lines were sealed."""
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    # A statement of its own, after the lock: its snapshot holds the previous holder's rows.
+    inbox = AuditInboxLine.__table__.c
+    lines = connection.execute(
+        select(inbox.id, inbox.at, inbox.actor, inbox.action, inbox.entity, inbox.entity_id, inbox.detail)
+        .order_by(inbox.id)
+        .limit(limit)
+    ).all()
+    if not lines:
+        return 0
     head = connection.execute(
         text(
-            "SELECT last.seq, last.hash, clock_timestamp() FROM (SELECT 1) AS one "
+            "SELECT last.seq, last.hash FROM (SELECT 1) AS one "
             "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS last ON true"
         )
     ).one()
     seq: int = head[0] or 0
     prev_hash: str = head[1] or GENESIS
-    at: datetime = head[2]
     rows = []
-    for entry in entries:
+    for line in lines:
         seq += 1
         row = {
             "seq": seq,
-            "at": at,
-            "actor": entry.actor,
-            "action": entry.action,
-            "entity": entry.entity,
-            "entity_id": entry.entity_id,
-            "detail": entry.detail,
+            "at": line.at,
+            "actor": line.actor,
+            "action": line.action,
+            "entity": line.entity,
+            "entity_id": line.entity_id,
+            "detail": line.detail,
             "prev_hash": prev_hash,
         }
         prev_hash = row["hash"] = entry_hash(
             prev_hash,
             seq=seq,
-            at=at,
-            actor=entry.actor,
-            action=entry.action,
-            entity=entry.entity,
-            entity_id=entry.entity_id,
-            detail=entry.detail,
+            at=line.at,
+            actor=line.actor,
+            action=line.action,
+            entity=line.entity,
+            entity_id=line.entity_id,
+            detail=line.detail,
         )
         rows.append(row)
     connection.execute(insert(AuditEntry), rows)
+    connection.execute(delete(AuditInboxLine).where(inbox.id.in_([line.id for line in lines])))
+    return len(lines)
+
+
+def seal_all(engine: Engine) -> int:
+    """Seal everything committed so far, a batch per transaction."""
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            sealed = seal(connection)
+        total += sealed
+        if sealed == 0:
+            return total
+
+
+async def run_sealer(engine: Engine, *, every_seconds: float, stop: asyncio.Event) -> None:
+    """The workers' background sealer: chains the inbox every `every_seconds` until `stop`."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(seal_all, engine)
+        except Exception as error:  # the database away: the lines wait in the inbox, nothing is lost
+            log.warning("audit lines not sealed this round: %s", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
 
 
 @dataclass(frozen=True)
@@ -244,6 +300,7 @@ class Verification:
     breaks: int = 0
     head_seq: int | None = None
     head_hash: str | None = None
+    unsealed: int = 0  # lines committed but not chained yet (the sealer runs every second)
 
     @property
     def ok(self) -> bool:
@@ -294,6 +351,7 @@ def verify(connection: Connection, *, batch: int = 2000) -> Verification:
         # Go on from what is stored, so that every later break is found on its own.
         expected_seq, expected_prev = row.seq + 1, row.hash
         result.head_seq, result.head_hash = row.seq, row.hash
+    result.unsealed = connection.scalar(select(func.count()).select_from(AuditInboxLine)) or 0
     return result
 
 
@@ -503,15 +561,19 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="walk the hash chain; exit 1 at a broken link")
     check.add_argument("--batch", type=int, default=2000, help="rows fetched at a time")
+    commands.add_parser("seal", help="chain the inbox now (the workers do it every second)")
     args = parser.parse_args(argv)
 
     engine = make_engine(get_settings().database_url)
     try:
+        if args.command == "seal":
+            print(f"sealed {seal_all(engine)} line(s)")  # noqa: T201 - CLI output
+            return 0
         with engine.connect() as connection:
             result = verify(connection, batch=args.batch)
     finally:
         engine.dispose()
-    print(f"audit_log: {result.rows} rows checked")  # noqa: T201 - CLI output
+    print(f"audit_log: {result.rows} rows checked, {result.unsealed} in the inbox")  # noqa: T201
     if result.first_break is not None:
         print(  # noqa: T201
             f"BROKEN: first broken link at seq {result.first_break.seq}: {result.first_break.reason}; "

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, description="API port")
     log_level: str = Field("INFO", description="Log level of the API and workers")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox dispatcher looks for work")
+    audit_seal_seconds: float = Field(1.0, gt=0, description="How often the workers chain new audit lines")
     evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest evidence file accepted")
     evidence_allowed_types: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EVIDENCE_TYPES),

@@ -11,6 +11,7 @@ import signal
 import grpc
 from pyzeebe import ZeebeTaskRouter, ZeebeWorker
 
+from services import audit
 from services.bootstrap import Container, bootstrap
 from services.engine import long_lived_client, open_channel
 from services.log_context import configure_logging, job_context
@@ -64,12 +65,15 @@ async def run(container: Container) -> None:
             stop=stop,
         )
     )
+    sealer = asyncio.create_task(
+        audit.run_sealer(container.engine, every_seconds=container.settings.audit_seal_seconds, stop=stop)
+    )
     working = asyncio.create_task(worker.work())
     log.info("workers started against %s", container.settings.zeebe_gateway_address)
     await stop.wait()
     log.info("stopping: finishing running jobs")
     await worker.stop()
-    await asyncio.gather(working, dispatcher, return_exceptions=True)
+    await asyncio.gather(working, dispatcher, sealer, return_exceptions=True)
     await channel.close()
     log.info("workers stopped")
 

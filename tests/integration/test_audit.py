@@ -78,6 +78,7 @@ def _submit(container: Container, personal: dict[str, str]) -> uuid.UUID:
 
 
 def _trail(container: Container, entity: str, entity_id: object) -> list[dict[str, Any]]:
+    audit.seal_all(container.engine)  # what the workers' sealer does every second
     with container.engine.connect() as connection:
         return [
             dict(r)
@@ -92,12 +93,14 @@ def _trail(container: Container, entity: str, entity_id: object) -> list[dict[st
 
 
 def _verify(container: Container) -> audit.Verification:
+    audit.seal_all(container.engine)
     with container.engine.connect() as connection:
         return audit.verify(connection)
 
 
 def _containing(container: Container, value: str) -> int:
     """Lines of the whole trail whose text (any column) contains the value."""
+    audit.seal_all(container.engine)
     with container.engine.connect() as connection:
         found = connection.scalar(
             text("SELECT count(*) FROM audit_log a WHERE strpos(lower(a::text), lower(:v)) > 0"), {"v": value}
@@ -314,6 +317,30 @@ def test_concurrent_writers_leave_one_linear_chain(container: Container) -> None
     result = _verify(container)
     assert result.ok, result.first_break
     assert result.head_seq == result.rows  # 1, 2, …, n: no gap, no fork
+
+
+def test_lines_wait_unchangeable_in_the_inbox_until_the_sealer_chains_them(container: Container) -> None:
+    audit.seal_all(container.engine)
+    request_id = _submit(container, _values())
+    with container.engine.connect() as connection:
+        assert audit.verify(connection).unsealed >= 3  # the request, its contact, its history
+        waiting = connection.scalar(
+            text("SELECT count(*) FROM audit_inbox WHERE entity_id = :i"), {"i": str(request_id)}
+        )
+        chained = connection.scalar(
+            text("SELECT count(*) FROM audit_log WHERE entity_id = :i"), {"i": str(request_id)}
+        )
+    assert waiting and waiting >= 2
+    assert chained == 0  # nothing chained yet…
+    with pytest.raises(DBAPIError, match="not changed"), container.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE audit_inbox SET actor = 'biri' WHERE entity_id = :i"), {"i": str(request_id)}
+        )
+    run = _kalite_audit("seal")
+    assert run.returncode == 0 and "sealed" in run.stdout, run.stdout + run.stderr
+    with container.engine.connect() as connection:
+        assert audit.verify(connection).unsealed == 0
+    assert [t["action"] for t in _trail(container, "citizen_requests", request_id)] == ["insert"]
 
 
 def test_the_table_refuses_update_delete_and_truncate(container: Container) -> None:

@@ -168,7 +168,14 @@ def test_a_decision_without_justification_or_institution_goes_back_with_the_reas
         ),
         what="the decision task back again",
     )
-    assert task_variable(camunda, third["id"], "inputError") == "Kararın gerekçesi yazılmalı."
+    # The process variable held the first round's message: wait until Tasklist shows the new one.
+    expected = "Kararın gerekçesi yazılmalı."
+    seen = poll(
+        lambda: v if (v := task_variables(camunda, third["id"]).get("inputError")) == expected else None,
+        what="the second round's message on the task",
+        timeout=30,
+    )
+    assert seen == expected
     assert query("SELECT decision FROM nonconformities WHERE id = :i", i=str(nc["id"]))[0]["decision"] is None
 
 
