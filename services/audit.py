@@ -239,27 +239,11 @@ def seal(connection: Connection, *, limit: int = 5000) -> int:
     rows = []
     for line in lines:
         seq += 1
-        row = {
-            "seq": seq,
-            "at": line.at,
-            "actor": line.actor,
-            "action": line.action,
-            "entity": line.entity,
-            "entity_id": line.entity_id,
-            "detail": line.detail,
-            "prev_hash": prev_hash,
-        }
-        prev_hash = row["hash"] = entry_hash(
-            prev_hash,
-            seq=seq,
-            at=line.at,
-            actor=line.actor,
-            action=line.action,
-            entity=line.entity,
-            entity_id=line.entity_id,
-            detail=line.detail,
-        )
-        rows.append(row)
+        hashed = {"seq": seq, **line._asdict()}
+        del hashed["id"]  # the inbox's own key is not part of the line
+        row_hash = entry_hash(prev_hash, **hashed)
+        rows.append({**hashed, "prev_hash": prev_hash, "hash": row_hash})
+        prev_hash = row_hash
     connection.execute(insert(AuditEntry), rows)
     connection.execute(delete(AuditInboxLine).where(inbox.id.in_([line.id for line in lines])))
     return len(lines)
