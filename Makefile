@@ -24,7 +24,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json $(SYS_STAM
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
-## Start the whole local system (PostgreSQL, OpenSearch, Camunda, mailbox, API, workers).
+## Start the whole local system (PostgreSQL, the Operaton engine, mailbox, identity, API, workers).
 up: $(PY_STAMP)
 	$(PY) -m deploy.local.stack up
 
@@ -62,6 +62,7 @@ bench: $(PY_STAMP)
 fault: $(PY_STAMP)
 	$(PY) -m tests.fault.run $(ARGS)
 
-## Run every check and test against the real parts (starts the stack if it is not up).
+## Run every check and test against the real parts: lint, the PostgreSQL-only tier, the engine
+## tier (starts the stack if it is not up, and stops it after), the process coverage gate.
 test: lint
-	$(VENV)/bin/pytest
+	$(PY) -m tests.run

@@ -1,33 +1,35 @@
-"""Deploy everything under bpmn/ (diagrams, forms, decision tables) to the engine, saying for each
-whether it changed and which version the engine now runs.
+"""Deploy the diagrams under bpmn/ with their forms to the engine, saying for each whether it changed
+and which version the engine now runs.
 
-Each file is its own deployment: Zeebe keeps the current version of a resource whose content
-did not change (a deployment with several files would version them all when one changes). Forms
-go first, since a diagram links them by id. Every new version is recorded in PostgreSQL
-(`process_deployments`: file, id, version, key, SHA-256, time), which is also how a later run
-knows what changed. Running instances stay on the version they started with; new ones take the
-new version. Usage: `kalite-deploy [--dir bpmn]`.
+Each diagram is one deployment together with the forms its user tasks link
+(`camunda:formRef`, binding "deployment": Tasklist takes the form from the diagram's own
+deployment). The engine's duplicate filter keeps the version of a deployment whose files did not
+change. Every new version is recorded in PostgreSQL (`process_deployments`: file, id, version,
+definition id, SHA-256, time), which is also how a later run knows what changed. Running instances
+stay on the version they started with; new ones take the new version.
+Usage: `kalite-deploy [--dir bpmn]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
+import json
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyzeebe import ZeebeClient, create_insecure_channel
-from pyzeebe.grpc_internals.types import DeployResourceResponse
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from services.config import get_settings
 from services.db import UnitOfWork, UnitOfWorkFactory, make_engine
 from services.models import ProcessDeployment
+from services.operaton import Operaton
 
 REPO = Path(__file__).resolve().parents[1]
-RESOURCE_SUFFIXES = (".bpmn", ".dmn", ".form")
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Deployed:
     resource_id: str
     resource_name: str
     version: int
-    key: int
+    definition_id: str
     sha256: str
     status: str = ""  # new / changed / unchanged / recorded (first seen by the ledger)
     previous_version: int | None = None
@@ -49,41 +51,39 @@ class Deployed:
         )
 
 
-def find_resources(root: Path) -> list[Path]:
-    found = [p for p in root.rglob("*") if p.suffix in RESOURCE_SUFFIXES and p.is_file()]
-    return sorted(found, key=lambda p: (p.suffix != ".form", p.suffix != ".dmn", p.name))
+def find_diagrams(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*.bpmn") if p.is_file())
 
 
-def describe(response: DeployResourceResponse, sha256: str) -> list[Deployed]:
-    found = []
-    for item in response.deployments:
-        if isinstance(item, DeployResourceResponse.ProcessMetadata):
-            found.append(
-                Deployed(
-                    "process",
-                    item.bpmn_process_id,
-                    item.resource_name,
-                    item.version,
-                    item.process_definition_key,
-                    sha256,
-                )
-            )
-        elif isinstance(item, DeployResourceResponse.FormMetadata):
-            found.append(
-                Deployed("form", item.form_id, item.resource_name, item.version, item.form_key, sha256)
-            )
-        elif isinstance(item, DeployResourceResponse.DecisionMetadata):
-            found.append(
-                Deployed(
-                    "decision",
-                    item.dmn_decision_id,
-                    item.dmn_decision_name,
-                    item.version,
-                    item.decision_key,
-                    sha256,
-                )
-            )
+def form_ids(diagram: Path) -> list[str]:
+    """The forms a diagram's user tasks link, in order of appearance."""
+    tree = ET.parse(diagram)  # noqa: S314 - our own repository's files
+    found: list[str] = []
+    for task in tree.iter(f"{BPMN}userTask"):
+        ref = task.get(f"{CAMUNDA}formRef")
+        if ref and ref not in found:
+            found.append(ref)
     return found
+
+
+def process_ids(diagram: Path) -> list[str]:
+    tree = ET.parse(diagram)  # noqa: S314 - our own repository's files
+    return [p.get("id", "") for p in tree.iter(f"{BPMN}process") if p.get("isExecutable") == "true"]
+
+
+def find_form(form_id: str, folders: list[Path]) -> Path:
+    for folder in folders:
+        for path in sorted(folder.glob("*.form")):
+            if json.loads(path.read_text(encoding="utf-8")).get("id") == form_id:
+                return path
+    raise SystemExit(f"No form with id {form_id!r} in {', '.join(map(str, folders))}")
+
+
+def sha256_of(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def record(uow_factory: UnitOfWorkFactory, deployed: Deployed) -> Deployed:
@@ -99,7 +99,7 @@ def record(uow_factory: UnitOfWorkFactory, deployed: Deployed) -> Deployed:
         )
         if last is None:
             status = "new" if deployed.version == 1 else "recorded"
-        elif last.version == deployed.version and last.definition_key == deployed.key:
+        elif last.version == deployed.version and last.definition_id == deployed.definition_id:
             status = "unchanged"
         else:
             status = "changed"
@@ -110,7 +110,7 @@ def record(uow_factory: UnitOfWorkFactory, deployed: Deployed) -> Deployed:
                     kind=deployed.kind,
                     resource_id=deployed.resource_id,
                     version=deployed.version,
-                    definition_key=deployed.key,
+                    definition_id=deployed.definition_id,
                     sha256=deployed.sha256,
                 )
             )
@@ -120,20 +120,24 @@ def record(uow_factory: UnitOfWorkFactory, deployed: Deployed) -> Deployed:
         )
 
 
-async def deploy(root: Path, gateway_address: str, uow_factory: UnitOfWorkFactory) -> list[Deployed]:
-    resources = find_resources(root)
-    if not resources:
-        raise SystemExit(f"No .bpmn, .dmn or .form files under {root}")
-    channel = create_insecure_channel(grpc_address=gateway_address)
+def deploy(root: Path, engine: Operaton, uow_factory: UnitOfWorkFactory) -> list[Deployed]:
+    diagrams = find_diagrams(root)
+    if not diagrams:
+        raise SystemExit(f"No .bpmn files under {root}")
+    form_folders = [root / "forms", REPO / "bpmn" / "forms"]
     results = []
-    try:
-        client = ZeebeClient(channel)
-        for resource in resources:
-            sha256 = hashlib.sha256(resource.read_bytes()).hexdigest()
-            response = await client.deploy_resource(resource)
-            results += [record(uow_factory, item) for item in describe(response, sha256)]
-    finally:
-        await channel.close()
+    for diagram in diagrams:
+        forms = [find_form(form_id, form_folders) for form_id in form_ids(diagram)]
+        files = [diagram, *forms]
+        sha256 = sha256_of(files)
+        engine.deploy(diagram.stem, files, source="kalite-deploy")
+        # The duplicate filter answers an unchanged deployment without definitions: ask which runs.
+        for process_id in process_ids(diagram):
+            definition = engine.latest_definition(process_id)
+            deployed = Deployed(
+                "process", definition["key"], diagram.name, definition["version"], definition["id"], sha256
+            )
+            results.append(record(uow_factory, deployed))
     return results
 
 
@@ -142,15 +146,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=REPO / "bpmn", help="folder to deploy")
     args = parser.parse_args()
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    database = make_engine(settings.database_url)
+    sessions = sessionmaker(database, expire_on_commit=False)
     try:
-        for deployed in asyncio.run(
-            deploy(args.dir, settings.zeebe_gateway_address, lambda: UnitOfWork(sessions))
-        ):
-            print(deployed.line())  # noqa: T201 - CLI output
+        with Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password) as engine:
+            for deployed in deploy(args.dir, engine, lambda: UnitOfWork(sessions)):
+                print(deployed.line())  # noqa: T201 - CLI output
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 if __name__ == "__main__":

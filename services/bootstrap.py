@@ -11,6 +11,8 @@ from services.audit import audited_sessionmaker
 from services.config import Settings, get_settings
 from services.db import UnitOfWork, make_engine
 from services.notifications import Mailer, SmtpMailer
+from services.operaton import Operaton
+from services.process_engine import ProcessEngine
 from services.sms import FileSmsSender, SmsSender
 
 
@@ -21,11 +23,13 @@ class Container:
     session_factory: sessionmaker[Session]
     mailer: Mailer
     sms: SmsSender
+    process_engine: ProcessEngine
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
     def close(self) -> None:
+        self.process_engine.close()
         self.engine.dispose()
 
 
@@ -39,4 +43,5 @@ def bootstrap(settings: Settings | None = None, *, mailer: Mailer | None = None)
         session_factory=audited_sessionmaker(engine, expire_on_commit=False),
         mailer=mailer or SmtpMailer(settings),
         sms=FileSmsSender(settings.data_dir / "sms"),
+        process_engine=Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password),
     )

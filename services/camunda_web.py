@@ -64,20 +64,20 @@ class CamundaWeb:
         result: list[dict[str, Any]] = response.json()
         return result
 
-    def wait_for_task(self, process_instance_key: int, task_definition_id: str) -> dict[str, Any]:
+    def wait_for_task(self, process_instance_id: str, task_definition_id: str) -> dict[str, Any]:
         """Tasklist reads exported data, which lags the engine a little: poll."""
         return poll(
             lambda: next(
                 iter(
                     self.search_tasks(
-                        processInstanceKey=str(process_instance_key),
+                        processInstanceKey=str(process_instance_id),
                         taskDefinitionId=task_definition_id,
                         state="CREATED",
                     )
                 ),
                 None,
             ),
-            what=f"task {task_definition_id} of instance {process_instance_key}",
+            what=f"task {task_definition_id} of instance {process_instance_id}",
         )
 
     def form(self, form_id: str, process_definition_key: str) -> dict[str, Any]:
@@ -113,11 +113,11 @@ class CamundaWeb:
         result: dict[str, Any] = response.json()
         return result
 
-    def variables_of(self, process_instance_key: int) -> list[dict[str, Any]]:
+    def variables_of(self, process_instance_id: str) -> list[dict[str, Any]]:
         response = self.send(
             "POST",
             "/v1/variables/search",
-            json={"filter": {"processInstanceKey": process_instance_key}, "size": 1000},
+            json={"filter": {"processInstanceKey": process_instance_id}, "size": 1000},
         )
         response.raise_for_status()
         items: list[dict[str, Any]] = response.json()["items"]
@@ -148,18 +148,18 @@ class CamundaWeb:
                 return
             after = page["sortValues"]
 
-    def flow_node_ids(self, process_instance_key: int) -> set[str]:
+    def flow_node_ids(self, process_instance_id: str) -> set[str]:
         response = self.send(
             "POST",
             "/v1/flownode-instances/search",
-            json={"filter": {"processInstanceKey": process_instance_key}, "size": 1000},
+            json={"filter": {"processInstanceKey": process_instance_id}, "size": 1000},
         )
         response.raise_for_status()
         return {item["flowNodeId"] for item in response.json()["items"]}
 
-    def sequence_flow_ids(self, process_instance_key: int) -> set[str]:
+    def sequence_flow_ids(self, process_instance_id: str) -> set[str]:
         """Operate's own view of the flows an instance took (its internal API, as its UI uses)."""
-        response = self.send("GET", f"/api/process-instances/{process_instance_key}/sequence-flows")
+        response = self.send("GET", f"/api/process-instances/{process_instance_id}/sequence-flows")
         response.raise_for_status()
         return {item["activityId"] for item in response.json()}
 

@@ -291,8 +291,8 @@ def route(
     *,
     request_id: uuid.UUID,
     category_code: str | None,
-    process_instance_key: int,
-    element_instance_key: int,
+    process_instance_id: str,
+    activity_instance_id: str,
 ) -> Routing:
     """Catalogue lookup → directorate and due date (working days from receipt)."""
     with uow_factory() as uow:
@@ -304,10 +304,10 @@ def route(
                 request_id,
                 "kategori-bulunamadi",
                 details={"categoryCode": category_code},
-                idempotency_key=f"route:{request_id}:{element_instance_key}",
+                idempotency_key=f"route:{request_id}:{activity_instance_id}",
             )
             request.status = "yonlendirme-bekliyor"
-            request.process_instance_key = process_instance_key
+            request.process_instance_id = process_instance_id
             uow.commit()
             raise CategoryNotFound(category_code or "")
         category, directorate = found
@@ -327,14 +327,14 @@ def route(
                 "directorateCode": directorate.code,
                 "dueAt": routing.due_at.isoformat(),
             },
-            idempotency_key=f"route:{request_id}:{element_instance_key}",
+            idempotency_key=f"route:{request_id}:{activity_instance_id}",
             directorate=directorate.name,
         ):
             request.category_code = category.code
             request.directorate_code = directorate.code
             request.due_at = routing.due_at
             request.status = "yonlendirildi"
-            request.process_instance_key = process_instance_key
+            request.process_instance_id = process_instance_id
         uow.commit()
         return routing
 
@@ -376,7 +376,7 @@ async def notify_directorate(
     mailer: Mailer,
     *,
     request_id: uuid.UUID,
-    element_instance_key: int,
+    activity_instance_id: str,
     tasklist_url: str,
 ) -> None:
     request, contact, category, directorate = _context(uow_factory, request_id)
@@ -397,7 +397,7 @@ async def notify_directorate(
         ),
     )
     sent = await send_once(
-        uow_factory, mailer, idempotency_key=f"notify:{request_id}:{element_instance_key}", mail=mail
+        uow_factory, mailer, idempotency_key=f"notify:{request_id}:{activity_instance_id}", mail=mail
     )
     with uow_factory() as uow:
         add_event(
@@ -405,7 +405,7 @@ async def notify_directorate(
             request_id,
             "mudurluge-bildirildi",
             details={"directorateCode": directorate.code, "sent": sent},
-            idempotency_key=f"notify:{request_id}:{element_instance_key}",
+            idempotency_key=f"notify:{request_id}:{activity_instance_id}",
         )
         _lock(uow.session, request_id).status = "mudurlukte"
         uow.commit()
@@ -418,7 +418,7 @@ def record_step(
     event: str,
     actor: str,
     details: dict[str, Any],
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> None:
     """A step the diagram asks to record (task header `event`), with the fields it names."""
     with uow_factory() as uow:
@@ -429,7 +429,7 @@ def record_step(
             event,
             actor=actor,
             details=details,
-            idempotency_key=f"step:{request_id}:{element_instance_key}",
+            idempotency_key=f"step:{request_id}:{activity_instance_id}",
         ):
             outcome = details.get("outcome")
             if isinstance(outcome, str) and outcome in STATUS_AFTER_OUTCOME:
@@ -472,7 +472,7 @@ async def ask_citizen(
     *,
     request_id: uuid.UUID,
     question: str,
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> None:
     request, contact, _, _ = _context(uow_factory, request_id)
     text = (
@@ -486,7 +486,7 @@ async def ask_citizen(
         uow_factory,
         mailer,
         sms,
-        key=f"ask:{request_id}:{element_instance_key}",
+        key=f"ask:{request_id}:{activity_instance_id}",
         contact=contact,
         subject=f"Talebiniz hakkında bilgi gerekiyor ({request.tracking_code})",
         text=text,
@@ -496,7 +496,7 @@ async def ask_citizen(
             uow.session,
             request_id,
             "bilgi-istendi",
-            idempotency_key=f"ask:{request_id}:{element_instance_key}",
+            idempotency_key=f"ask:{request_id}:{activity_instance_id}",
         )
         _lock(uow.session, request_id).status = "bilgi-bekleniyor"
         uow.commit()
@@ -529,6 +529,7 @@ def accept_reply(uow_factory: UnitOfWorkFactory, *, tracking_code: str, text: st
             message_name=REPLY_MESSAGE,
             correlation_key=str(request.id),
             variables={"replyId": str(reply.id), "citizenReplied": True},
+            starts_process=False,
         )
         uow.commit()
         uow.session.refresh(reply)
@@ -541,7 +542,7 @@ async def escalate_overdue(
     mailer: Mailer,
     *,
     request_id: uuid.UUID,
-    element_instance_key: int,
+    activity_instance_id: str,
     tasklist_url: str,
 ) -> int:
     """Tell the director the request is past its service time; returns how many times so far."""
@@ -555,7 +556,7 @@ async def escalate_overdue(
                 .where(
                     RequestEvent.request_id == request_id,
                     RequestEvent.event == "gecikme-bildirildi",
-                    RequestEvent.idempotency_key != f"overdue:{request_id}:{element_instance_key}",
+                    RequestEvent.idempotency_key != f"overdue:{request_id}:{activity_instance_id}",
                 )
             )
             or 0
@@ -564,7 +565,7 @@ async def escalate_overdue(
     await send_once(
         uow_factory,
         mailer,
-        idempotency_key=f"overdue:{request_id}:{element_instance_key}",
+        idempotency_key=f"overdue:{request_id}:{activity_instance_id}",
         mail=Mail(
             recipient=directorate.director_email,
             subject=f"Hizmet süresi aşıldı ({count}. bildirim): {category.name}",
@@ -581,7 +582,7 @@ async def escalate_overdue(
             request_id,
             "gecikme-bildirildi",
             details={"count": count},
-            idempotency_key=f"overdue:{request_id}:{element_instance_key}",
+            idempotency_key=f"overdue:{request_id}:{activity_instance_id}",
         )
         uow.commit()
     return count
@@ -594,7 +595,7 @@ async def answer_citizen(
     *,
     request_id: uuid.UUID,
     outcome: str,
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> str:
     """Positive answer when the work was done, negative (with the directorate's reason) otherwise."""
     request, contact, _, directorate = _context(uow_factory, request_id)
@@ -625,7 +626,7 @@ async def answer_citizen(
         uow_factory,
         mailer,
         sms,
-        key=f"answer:{request_id}:{element_instance_key}",
+        key=f"answer:{request_id}:{activity_instance_id}",
         contact=contact,
         subject=f"Talebiniz sonuçlandı ({request.tracking_code})",
         text=body,
@@ -637,7 +638,7 @@ async def answer_citizen(
             request_id,
             "yanitlandi",
             details={"answer": answer},
-            idempotency_key=f"answer:{request_id}:{element_instance_key}",
+            idempotency_key=f"answer:{request_id}:{activity_instance_id}",
         ):
             req.status = "kapatildi"
             req.answer = answer

@@ -29,11 +29,18 @@ class Settings(BaseSettings):
         "local", description="`production` refuses the local default secrets"
     )
     database_url: str = Field(LOCAL_DATABASE_URL, description="SQLAlchemy URL of our PostgreSQL")
-    zeebe_gateway_address: str = Field("127.0.0.1:26500", description="Zeebe gateway, gRPC")
-    camunda_rest_url: str = Field("http://127.0.0.1:8080", description="Camunda REST / web APIs")
-    tasklist_url: str = Field("http://127.0.0.1:8080/tasklist", description="Tasklist link in mails")
-    camunda_username: str = Field("demo", description="Tasklist API login (who completed a task)")
-    camunda_password: str = Field("demo", description="Tasklist API password")
+    engine_rest_url: str = Field(
+        "http://127.0.0.1:8080/engine-rest", description="Operaton's REST API (process engine)"
+    )
+    engine_username: str = Field("demo", description="Engine user the API, workers and tools act as")
+    engine_password: str = Field("demo", description="That engine user's password")
+    tasklist_url: str = Field(
+        "http://127.0.0.1:8080/operaton/app/tasklist/default/", description="Tasklist link in mails"
+    )
+    worker_max_tasks: int = Field(16, gt=0, description="External tasks a worker process runs at once")
+    worker_poll_seconds: float = Field(
+        20.0, gt=0, description="How long one long poll for external tasks waits at the engine"
+    )
     smtp_host: str = Field("127.0.0.1", description="Outgoing mail server")
     smtp_port: int = Field(2525, description="Outgoing mail port")
     smtp_username: str = Field("", description="SMTP login (empty: none)")
@@ -98,8 +105,8 @@ class Settings(BaseSettings):
     def _no_local_secrets_in_production(self) -> Settings:
         if self.environment == "production" and "kalite:kalite@" in self.database_url:
             raise ValueError("DATABASE_URL still uses the local default password in production")
-        if self.environment == "production" and self.camunda_password == "demo":  # noqa: S105 - refusing the default
-            raise ValueError("CAMUNDA_PASSWORD still has the local default in production")
+        if self.environment == "production" and self.engine_password == "demo":  # noqa: S105 - refusing the default
+            raise ValueError("ENGINE_PASSWORD still has the local default in production")
         if self.environment == "production" and not self.personal_data_keys.get_secret_value().strip():
             raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
         if self.environment == "production" and self.oidc_issuer == LOCAL_IDENTITY_URL:

@@ -78,7 +78,7 @@ async def opened(
     mailer: Mailer,
     *,
     dif_id: uuid.UUID,
-    process_instance_key: int,
+    process_instance_id: str,
     tasklist_url: str,
 ) -> Started:
     """The DİF's process runs: remember its instance and ask the director to plan the actions."""
@@ -87,8 +87,8 @@ async def opened(
         finding = uow.session.get(Finding, dif.finding_id)
         directorate = uow.session.get(Directorate, dif.directorate_code)
         assert finding is not None and directorate is not None
-        if dif.process_instance_key is None:
-            dif.process_instance_key = process_instance_key
+        if dif.process_instance_id is None:
+            dif.process_instance_id = process_instance_id
             add_event(uow.session, "sureci-basladi", dif_id=dif.id)
         uow.commit()
         started = Started(
@@ -261,11 +261,11 @@ async def action_overdue(
     *,
     action_id: uuid.UUID,
     owner_reminders: int,
-    element_instance_key: int,
+    activity_instance_id: str,
     tasklist_url: str,
 ) -> str:
     """An action past its due date: the owner is reminded `owner_reminders` times, then the director."""
-    key = f"action-overdue:{action_id}:{element_instance_key}"
+    key = f"action-overdue:{action_id}:{activity_instance_id}"
     with uow_factory() as uow:
         action = uow.session.get(DifAction, action_id)
         if action is None:
@@ -363,13 +363,13 @@ async def escalate_approval(
     *,
     dif_id: uuid.UUID,
     chain: list[str],
-    element_instance_key: int,
+    activity_instance_id: str,
     tasklist_url: str,
 ) -> str:
     """The director's approval waits too long: tell the next level of `chain` (the last one repeats)."""
     if not chain:
         raise InvalidInput("approvalEscalationLevels is empty")
-    key = f"approval-escalation:{dif_id}:{element_instance_key}"
+    key = f"approval-escalation:{dif_id}:{activity_instance_id}"
     with uow_factory() as uow:
         dif = _lock(uow.session, dif_id)
         directorate = uow.session.get(Directorate, dif.directorate_code)
@@ -403,7 +403,7 @@ def record_approval(
     comment: object,
     send_back: object,
     actor: str,
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> list[DifAction]:
     """The director's approval or send-back, or the IMS office's verification; returns the actions
     to carry out again (empty unless the director sent some back)."""
@@ -414,7 +414,7 @@ def record_approval(
     text = str(comment or "").strip()
     if not text:
         raise InvalidInput("Kararın gerekçesi / açıklaması yazılmalı.")
-    key = f"approval:{dif_id}:{element_instance_key}"
+    key = f"approval:{dif_id}:{activity_instance_id}"
     with uow_factory() as uow:
         dif = _lock(uow.session, dif_id)
         actions = _actions(uow.session, dif.id)

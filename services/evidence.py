@@ -165,7 +165,7 @@ def summary(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> tuple[int | No
     Tasklist form shows."""
     with uow_factory() as uow:
         dif = uow.session.get(Dif, dif_id)
-        process_instance_key = dif.process_instance_key if dif else None
+        process_instance_id = dif.process_instance_id if dif else None
         rows = uow.session.execute(
             select(DifAction.id, EvidenceFile.file_name, EvidenceFile.size)
             .join(EvidenceFile, EvidenceFile.action_id == DifAction.id)
@@ -175,7 +175,7 @@ def summary(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> tuple[int | No
     lines: dict[str, list[str]] = {}
     for action_id, name, size in rows:
         lines.setdefault(str(action_id), []).append(f"• {name} ({_human(size)})")
-    return process_instance_key, {key: "\n".join(value) for key, value in lines.items()}
+    return process_instance_id, {key: "\n".join(value) for key, value in lines.items()}
 
 
 def _human(size: int) -> str:

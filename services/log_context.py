@@ -1,45 +1,40 @@
-"""Log lines that carry the job key and process instance key, and never personal data.
+"""Log lines that carry the external task id and process instance id, and never personal data.
 
 Handlers log ids only; names, phone numbers, e-mail and addresses never enter a log call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
-
-from pyzeebe import Job
+from collections.abc import Iterator
 
 from services import audit
 from services.personal_data import mask
 
-_job_key: contextvars.ContextVar[str] = contextvars.ContextVar("job_key", default="-")
-_instance_key: contextvars.ContextVar[str] = contextvars.ContextVar("process_instance_key", default="-")
+_task_id: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="-")
+_instance_id: contextvars.ContextVar[str] = contextvars.ContextVar("process_instance_id", default="-")
 
 
-class _JobContextFilter(logging.Filter):
+class _TaskContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.job_key = getattr(record, "job_key", _job_key.get())
-        record.process_instance_key = getattr(record, "process_instance_key", _instance_key.get())
+        record.task_id = getattr(record, "task_id", _task_id.get())
+        record.process_instance_id = getattr(record, "process_instance_id", _instance_id.get())
         return True
 
 
-class _JobContext:
-    """pyzeebe before/after decorators that put the job's keys on every log line of its handler."""
-
-    async def enter(self, job: Job) -> Job:
-        _job_key.set(str(job.key))
-        _instance_key.set(str(job.process_instance_key))
-        audit.set_actor(f"worker:{job.type}")  # who reads and changes records in the audit trail
-        logging.getLogger("workers.jobs").info("job %s (%s) activated", job.key, job.type)
-        return job
-
-    async def leave(self, job: Job) -> Job:
-        logging.getLogger("workers.jobs").info("job %s (%s) handled: %s", job.key, job.type, job.status.name)
-        return job
-
-
-job_context = _JobContext()
+@contextlib.contextmanager
+def task_context(task_id: str, process_instance_id: str, topic: str) -> Iterator[None]:
+    """Put an external task's ids on every log line of its handler, and its topic in the audit trail."""
+    task_token = _task_id.set(task_id)
+    instance_token = _instance_id.set(process_instance_id)
+    audit.set_actor(f"worker:{topic}")  # who reads and changes records in the audit trail
+    try:
+        yield
+    finally:
+        _task_id.reset(task_token)
+        _instance_id.reset(instance_token)
 
 
 class MaskingFormatter(logging.Formatter):
@@ -52,13 +47,15 @@ class MaskingFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(_JobContextFilter())
+    handler.addFilter(_TaskContextFilter())
     handler.setFormatter(
         MaskingFormatter(
             "%(asctime)s %(levelname)s %(name)s "
-            "[job=%(job_key)s instance=%(process_instance_key)s] %(message)s"
+            "[task=%(task_id)s instance=%(process_instance_id)s] %(message)s"
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per HTTP call to the engine (every long poll) would drown the handlers' lines.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

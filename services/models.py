@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -38,7 +39,7 @@ class SystemCheck(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     requested_by: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    process_instance_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    process_instance_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_by: Mapped[str | None] = mapped_column(String(100))
@@ -46,7 +47,7 @@ class SystemCheck(Base):
 
 
 class OutboxMessage(Base):
-    """A process start (as a Zeebe message) committed with the business change that needs it."""
+    """A process start or a message to a waiting instance, committed with the change that needs it."""
 
     __tablename__ = "outbox"
 
@@ -57,6 +58,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set (and committed) before each publish: another dispatcher leaves the row alone until
+    # OUTBOX_LEASE has passed, so a start still in flight at the engine is never sent twice.
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    starts_process: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -147,7 +152,7 @@ class CitizenRequest(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answer: Mapped[str | None] = mapped_column(String(20), comment="olumlu / olumsuz")
-    process_instance_key: Mapped[int | None] = mapped_column(BigInteger)
+    process_instance_id: Mapped[str | None] = mapped_column(String(64))
     anonymised_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="when the personal data were anonymised (KVKK retention)"
     )
@@ -230,7 +235,7 @@ class Nonconformity(Base):
     justification: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    process_instance_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    process_instance_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -265,7 +270,7 @@ class Dif(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    process_instance_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    process_instance_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class DifAction(Base):
@@ -372,7 +377,7 @@ class ProcessDeployment(Base):
     kind: Mapped[str] = mapped_column(String(20), comment="process / form / decision")
     resource_id: Mapped[str] = mapped_column(String(200), comment="process id, form id or decision id")
     version: Mapped[int] = mapped_column(Integer)
-    definition_key: Mapped[int] = mapped_column(BigInteger)
+    definition_id: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -158,7 +158,7 @@ def record(
     *,
     nonconformity_id: uuid.UUID | None,
     request_id: uuid.UUID | None,
-    process_instance_key: int,
+    process_instance_id: str,
 ) -> Recorded:
     """The form's first half: what was wrong, where, which request, who found it and how.
 
@@ -171,14 +171,14 @@ def record(
                 raise RecordNotFound(f"nonconformity {nonconformity_id}")
         else:
             row = uow.session.scalar(
-                select(Nonconformity).where(Nonconformity.process_instance_key == process_instance_key)
+                select(Nonconformity).where(Nonconformity.process_instance_id == process_instance_id)
             )
         if row is None:
             if request_id is None:
                 raise InvalidInput("requestId or nonconformityId is required")
             row = _from_closure_check(uow.session, request_id)
-        if row.process_instance_key is None:
-            row.process_instance_key = process_instance_key
+        if row.process_instance_id is None:
+            row.process_instance_id = process_instance_id
             row.status = "karar-bekliyor" if row.request_id else "bulgu-acilacak"
             add_event(
                 uow.session,
@@ -235,7 +235,7 @@ def record_decision(
     institution_code: str | None,
     justification: str | None,
     actor: str,
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> str:
     """The form's second half (clause 5.4): reopen, or redirect to an institution, with a justification."""
     if decision not in DECISIONS:
@@ -258,7 +258,7 @@ def record_decision(
                 "institutionCode": institution_code,
                 "justification": justification,
             },
-            idempotency_key=f"decision:{row.id}:{element_instance_key}",
+            idempotency_key=f"decision:{row.id}:{activity_instance_id}",
         ):
             row.decision = decision
             row.institution_code = institution_code if decision == "yonlendir" else None
@@ -283,14 +283,14 @@ async def reopen_request(
     *,
     nonconformity_id: uuid.UUID,
     resumes_in_place: bool,
-    element_instance_key: int,
+    activity_instance_id: str,
     tasklist_url: str,
 ) -> datetime:
     """The request goes back to its directorate with its history and the reason; returns its new due date.
 
     `resumes_in_place`: the request's own process waits for this decision and returns to the staff
     task; otherwise (its process has ended) a new `birim-istek` instance is started for it."""
-    key = f"reopen:{nonconformity_id}:{element_instance_key}"
+    key = f"reopen:{nonconformity_id}:{activity_instance_id}"
     with uow_factory() as uow:
         nc = _lock(uow.session, nonconformity_id)
         assert nc.request_id is not None
@@ -336,10 +336,10 @@ async def redirect_request(
     sms: SmsSender,
     *,
     nonconformity_id: uuid.UUID,
-    element_instance_key: int,
+    activity_instance_id: str,
 ) -> None:
     """Send the request to the institution that owns it, tell the citizen, close it as redirected."""
-    key = f"redirect:{nonconformity_id}:{element_instance_key}"
+    key = f"redirect:{nonconformity_id}:{activity_instance_id}"
     with uow_factory() as uow:
         nc = _lock(uow.session, nonconformity_id)
         assert nc.request_id is not None and nc.institution_code is not None

@@ -1,18 +1,17 @@
-"""Transactional outbox: process starts are committed with the change that needs them and
-published to Zeebe afterwards, exactly once.
+"""Transactional outbox: process starts (and messages to waiting instances) are committed with the
+change that needs them and sent to the engine afterwards — one instance per row, always.
 
-Why a second instance cannot appear when the dispatcher crashes between publishing a row and
-committing `dispatched_at` (and so publishes it again on its next round):
+The engine does not deduplicate starts: the same message twice makes two instances. So:
 
-1. Each row becomes one Zeebe message whose message id is the row's id. Zeebe rejects a message
-   with the same id, name and correlation key while the first one is still buffered (for
-   MESSAGE_TTL_MS); the retry gets MessageAlreadyExistsError and the row is marked dispatched.
-2. The diagrams start with a message start event, and the correlation key is the business id
-   (e.g. the system check's id). Zeebe creates no new instance for a message whose correlation
-   key already started an instance of that process that is still active.
-
-Only a republish later than the time to live, after the first instance has ended, could start a
-second instance; the dispatcher retries within seconds, so the hour is a wide margin.
+1. **Lease before sending.** A dispatcher claims rows (FOR UPDATE SKIP LOCKED), stamps
+   `attempted_at` and commits, then sends. Another dispatcher leaves a row alone until
+   `LEASE_SECONDS` after its last attempt, which is longer than an engine call may take
+   (`ENGINE_CALL_SECONDS`): a start still in flight at the engine is never sent a second time.
+2. **Ask before sending again.** Every start carries the row's id (`startedBy`). A row attempted
+   before (answer lost, dispatcher or engine killed mid-send) is first looked up in the engine's
+   history; when an instance with that start id exists, running or ended, the row is done.
+3. **Messages to a waiting instance** (`starts_process` false) go to the instance with the row's
+   business key; when none waits any more (delivered already, or the wait ended) the row is done.
 """
 
 from __future__ import annotations
@@ -21,140 +20,151 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.db import UnitOfWorkFactory
 from services.models import OutboxMessage
+from services.process_engine import EngineUnavailable, ProcessEngine
 
 log = logging.getLogger(__name__)
 
-# Long enough to cover any retry of a crashed dispatcher.
-MESSAGE_TTL_MS = 60 * 60 * 1000
-# The engine pushes back (RESOURCE_EXHAUSTED) when its request limit is reached: a transient
-# "not now" for that one message, retried shortly, unlike an engine that does not answer.
-BUSY_RETRIES = 40
-BUSY_PAUSE_SECONDS = 0.05
-
-
-class MessagePublisher(Protocol):
-    """What the dispatcher needs of pyzeebe's ZeebeClient (tests pass a fake)."""
-
-    async def publish_message(
-        self,
-        name: str,
-        correlation_key: str,
-        variables: dict[str, Any] | None = None,
-        time_to_live_in_milliseconds: int = 60000,
-        message_id: str | None = None,
-        tenant_id: str | None = None,
-    ) -> object: ...
+ENGINE_CALL_SECONDS = 15  # the adapter's HTTP timeout
+LEASE_SECONDS = 2 * ENGINE_CALL_SECONDS + 5
 
 
 def enqueue_message(
-    session: Session, *, message_name: str, correlation_key: str, variables: dict[str, Any]
+    session: Session,
+    *,
+    message_name: str,
+    correlation_key: str,
+    variables: dict[str, Any],
+    starts_process: bool = True,
 ) -> OutboxMessage:
-    """Add a message (a process start or a reply) to the caller's transaction (it commits)."""
+    """Add a process start (or, `starts_process=False`, a message to the waiting instance whose
+    business key is `correlation_key`) to the caller's transaction (the caller commits)."""
     row = OutboxMessage(
         id=uuid.uuid4(),
         message_name=message_name,
         correlation_key=correlation_key,
         variables=variables,
         attempts=0,
+        starts_process=starts_process,
     )
     session.add(row)
     return row
 
 
-async def dispatch_pending(
-    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, batch: int = 64, parallel: int = 16
-) -> int:
-    """Publish undispatched rows; returns how many were dispatched.
-
-    The rows stay locked (FOR UPDATE SKIP LOCKED) until the commit, so a second dispatcher skips
-    them instead of publishing them too. Up to `parallel` publishes are in flight (Zeebe pushes
-    back beyond about 16 on this machine, and a message it pushes back is retried shortly); rows
-    with the same correlation key go one after the other, in the order they were written. Any
-    other failure (the engine is down) ends the round: what was not yet sent waits for the next.
-    The database calls run in a thread: the dispatcher shares its event loop with the job
-    handlers of the worker process.
-    """
-    with uow_factory() as uow:
-        rows = await asyncio.to_thread(claim_pending, uow.session, batch)
-        by_key: dict[str, list[OutboxMessage]] = {}
-        for row in rows:
-            by_key.setdefault(row.correlation_key, []).append(row)
-        limit = asyncio.Semaphore(parallel)
-        failed = asyncio.Event()
-
-        async def publish_in_order(queue: list[OutboxMessage]) -> int:
-            sent = 0
-            for row in queue:
-                async with limit:
-                    if failed.is_set() or not await _publish(client, row):
-                        failed.set()
-                        return sent
-                sent += 1
-            return sent
-
-        dispatched = sum(await asyncio.gather(*(publish_in_order(queue) for queue in by_key.values())))
-        await asyncio.to_thread(uow.commit)
-    return dispatched
-
-
-async def _publish(client: MessagePublisher, row: OutboxMessage) -> bool:
-    row.attempts += 1
-    try:
-        for busy in range(BUSY_RETRIES + 1):
-            try:
-                await client.publish_message(
-                    name=row.message_name,
-                    correlation_key=row.correlation_key,
-                    variables=row.variables,
-                    time_to_live_in_milliseconds=MESSAGE_TTL_MS,
-                    message_id=str(row.id),
-                )
-                break
-            except ZeebeBackPressureError:
-                if busy == BUSY_RETRIES:
-                    raise
-                await asyncio.sleep(BUSY_PAUSE_SECONDS * (1 + busy % 4))
-    except MessageAlreadyExistsError:
-        log.info("outbox %s was already published", row.id)
-    except Exception as error:  # the engine is down or busy: keep the row, retry later
-        row.last_error = f"{type(error).__name__}: {error}"[:1000]
-        log.warning("outbox %s not published yet: %s", row.id, type(error).__name__)
-        return False
-    row.dispatched_at = datetime.now(UTC)
-    row.last_error = None
-    return True
-
-
-def claim_pending(session: Session, batch: int) -> list[OutboxMessage]:
-    """Lock up to `batch` undispatched rows, oldest first, skipping rows another dispatcher holds."""
-    return list(
+def lease_pending(session: Session, batch: int) -> list[OutboxMessage]:
+    """Claim up to `batch` rows to send, oldest first: not dispatched, not leased by another
+    dispatcher (locked now, or attempted within the lease). The caller commits the lease."""
+    now = datetime.now(UTC)
+    rows = list(
         session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.dispatched_at.is_(None))
+            .where(
+                OutboxMessage.dispatched_at.is_(None),
+                or_(
+                    OutboxMessage.attempted_at.is_(None),
+                    OutboxMessage.attempted_at < now - timedelta(seconds=LEASE_SECONDS),
+                ),
+            )
             .order_by(OutboxMessage.created_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
     )
+    for row in rows:
+        row.attempts += 1
+        row.attempted_at = now
+    return rows
+
+
+def send(engine: ProcessEngine, row: OutboxMessage) -> str:
+    """Deliver one row; returns what happened (for the log). Raises when the engine is away."""
+    if not row.starts_process:
+        delivered = engine.correlate(
+            row.message_name, business_key=row.correlation_key, variables=row.variables
+        )
+        return "delivered" if delivered else "nothing waits for it"
+    if row.attempts > 1 and (instance := engine.started_instance(str(row.id))):
+        return f"had started {instance}"
+    instance = engine.start_by_message(
+        row.message_name, business_key=row.correlation_key, variables=row.variables, start_id=str(row.id)
+    )
+    return f"started {instance}"
+
+
+def record(
+    uow_factory: UnitOfWorkFactory, row_id: uuid.UUID, error: str | None, *, keep_lease: bool = False
+) -> None:
+    """Done (no error), or not yet. A call that never reached the engine, or that it refused,
+    gives its lease back so the row is retried at once; one whose answer was lost (the engine
+    may still be committing it) keeps the lease until it has surely ended."""
+    with uow_factory() as uow:
+        values: dict[str, Any] = {"dispatched_at": datetime.now(UTC), "last_error": None}
+        if error is not None:
+            values = (
+                {"last_error": error[:1000]}
+                if keep_lease
+                else {"last_error": error[:1000], "attempted_at": None}
+            )
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        uow.commit()
+
+
+async def dispatch_pending(
+    uow_factory: UnitOfWorkFactory, engine: ProcessEngine, *, batch: int = 64, parallel: int = 8
+) -> int:
+    """Send leased rows; returns how many are done. Rows with the same business key go one after
+    the other in the order they were written; the first failure of the engine ends the round."""
+    with uow_factory() as uow:
+        rows = await asyncio.to_thread(lease_pending, uow.session, batch)
+        for row in rows:
+            uow.session.expunge(row)
+        await asyncio.to_thread(uow.commit)
+    by_key: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        by_key.setdefault(row.correlation_key, []).append(row)
+    limit = asyncio.Semaphore(parallel)
+    failed = asyncio.Event()
+
+    async def send_in_order(queue: list[OutboxMessage]) -> int:
+        done = 0
+        for row in queue:
+            if failed.is_set():
+                await asyncio.to_thread(record, uow_factory, row.id, "not sent: the round ended early")
+                continue
+            async with limit:
+                try:
+                    outcome = await asyncio.to_thread(send, engine, row)
+                except Exception as error:  # the engine is away or refused: retry next round
+                    failed.set()
+                    log.warning("outbox %s not sent yet: %s", row.id, error)
+                    in_doubt = isinstance(error, EngineUnavailable) and error.maybe_processed
+                    await asyncio.to_thread(
+                        record, uow_factory, row.id, f"{type(error).__name__}: {error}", keep_lease=in_doubt
+                    )
+                    continue
+            log.info("outbox %s (%s): %s", row.id, row.message_name, outcome)
+            await asyncio.to_thread(record, uow_factory, row.id, None)
+            done += 1
+        return done
+
+    return sum(await asyncio.gather(*(send_in_order(queue) for queue in by_key.values())))
 
 
 async def run_dispatcher(
-    uow_factory: UnitOfWorkFactory, client: MessagePublisher, *, poll_seconds: float, stop: asyncio.Event
+    uow_factory: UnitOfWorkFactory, engine: ProcessEngine, *, poll_seconds: float, stop: asyncio.Event
 ) -> None:
     """Dispatch until stop is set; back off while the engine or database is unavailable."""
     delay = poll_seconds
     while not stop.is_set():
         try:
-            count = await dispatch_pending(uow_factory, client)
+            count = await dispatch_pending(uow_factory, engine)
             delay = 0 if count else poll_seconds
         except Exception:
             log.exception("outbox dispatcher failed; retrying")

@@ -67,8 +67,8 @@ async def send_test_notification(
     mailer: Mailer,
     *,
     check_id: uuid.UUID,
-    process_instance_key: int,
-    element_instance_key: int,
+    process_instance_id: str,
+    activity_instance_id: str,
     recipient: str,
     tasklist_url: str,
 ) -> datetime:
@@ -77,16 +77,16 @@ async def send_test_notification(
     await send_once(
         uow_factory,
         mailer,
-        idempotency_key=f"sistem-kontrol:{check_id}:{element_instance_key}",
+        idempotency_key=f"sistem-kontrol:{check_id}:{activity_instance_id}",
         mail=test_mail(check_id, recipient, tasklist_url),
     )
     return await asyncio.to_thread(
-        mark_notified, uow_factory, check_id=check_id, process_instance_key=process_instance_key
+        mark_notified, uow_factory, check_id=check_id, process_instance_id=process_instance_id
     )
 
 
 def mark_notified(
-    uow_factory: UnitOfWorkFactory, *, check_id: uuid.UUID, process_instance_key: int
+    uow_factory: UnitOfWorkFactory, *, check_id: uuid.UUID, process_instance_id: str
 ) -> datetime:
     """Record that the test mail went out; the first call wins, later calls return its time."""
     with uow_factory() as uow:
@@ -95,7 +95,7 @@ def mark_notified(
             raise SystemCheckNotFound(str(check_id))
         if check.notified_at is None:
             check.notified_at = datetime.now(UTC)
-            check.process_instance_key = process_instance_key
+            check.process_instance_id = process_instance_id
             check.status = "notified"
         notified_at = check.notified_at
         uow.commit()

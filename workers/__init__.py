@@ -1,1 +1,1 @@
-"""pyzeebe task handlers: one router per process, gathered by workers.main."""
+"""External-task handlers: one `workers.runtime.Router` per process, gathered by workers.main."""

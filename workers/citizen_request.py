@@ -1,8 +1,7 @@
 """Handlers of the `birim-istek` diagram. Thin: validate variables, call services.citizen_requests.
 
-Parameters are process variables (camelCase, as in the diagram); pydantic turns a missing or
-malformed one into a clear job failure. pyzeebe types its decorator with a ParamSpec that mypy
-cannot match to these handlers, hence the `type: ignore[arg-type]` on each.
+Each handler's model names the process variables it reads (camelCase, as in the diagram): the
+worker fetches just those, and a missing or malformed one becomes an incident at once.
 """
 
 import asyncio
@@ -10,21 +9,30 @@ import uuid
 from datetime import UTC
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from pyzeebe import Job, ZeebeTaskRouter
-from pyzeebe.errors import BusinessError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services import citizen_requests as requests
 from services.bootstrap import Container
-from services.tasklist import who_completed
 from workers import task_types
-from workers.failures import handle_failure
+from workers.runtime import BpmnError, ExternalTask, Router
 
 CATEGORY_NOT_FOUND = "KATEGORI_BULUNAMADI"
 
 
 class RequestRef(BaseModel):
     request_id: uuid.UUID = Field(alias="requestId")
+
+
+class RouteVariables(RequestRef):
+    # Set by the channel when the citizen chose a category, or by the operator's manual routing.
+    category_code: str | None = Field(None, alias="categoryCode")
+
+
+class StepVariables(RequestRef):
+    """`requestId` and the variables the step's `fields` property names (known only at run time,
+    so every variable is fetched)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class Outcome(RequestRef):
@@ -35,26 +43,25 @@ class Question(RequestRef):
     question: str = Field(min_length=1, max_length=1000)
 
 
-def router(container: Container) -> ZeebeTaskRouter:
-    tasks = ZeebeTaskRouter(exception_handler=handle_failure)
+def router(container: Container) -> Router:
+    tasks = Router()
     uow, mailer, sms = container.uow, container.mailer, container.sms
+    engine = container.process_engine
     tasklist_url = container.settings.tasklist_url
 
-    @tasks.task(task_types.ROUTE_REQUEST)  # type: ignore[arg-type]
-    async def route(job: Job, requestId: object = None, categoryCode: object = None) -> dict[str, Any]:
-        ref = RequestRef.model_validate({"requestId": requestId})
-        code = categoryCode if isinstance(categoryCode, str) else None
+    @tasks.task(task_types.ROUTE_REQUEST, RouteVariables)
+    async def route(task: ExternalTask, v: RouteVariables) -> dict[str, Any]:
         try:
             routing = await asyncio.to_thread(
                 requests.route,
                 uow,
-                request_id=ref.request_id,
-                category_code=code,
-                process_instance_key=job.process_instance_key,
-                element_instance_key=job.element_instance_key,
+                request_id=v.request_id,
+                category_code=v.category_code,
+                process_instance_id=task.process_instance_id,
+                activity_instance_id=task.activity_instance_id,
             )
         except requests.CategoryNotFound:
-            raise BusinessError(CATEGORY_NOT_FOUND, "Kategori bulunamadı: operatör yönlendirmeli") from None
+            raise BpmnError(CATEGORY_NOT_FOUND, "Kategori bulunamadı: operatör yönlendirmeli") from None
         return {
             "categoryCode": routing.category_code,
             "directorateCode": routing.directorate_code,
@@ -64,77 +71,71 @@ def router(container: Container) -> ZeebeTaskRouter:
             "dueDate": routing.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
-    @tasks.task(task_types.NOTIFY_DIRECTORATE)  # type: ignore[arg-type]
-    async def notify(job: Job, requestId: object = None) -> dict[str, Any]:
-        ref = RequestRef.model_validate({"requestId": requestId})
+    @tasks.task(task_types.NOTIFY_DIRECTORATE, RequestRef)
+    async def notify(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
         await requests.notify_directorate(
             uow,
             mailer,
-            request_id=ref.request_id,
-            element_instance_key=job.element_instance_key,
+            request_id=v.request_id,
+            activity_instance_id=task.activity_instance_id,
             tasklist_url=tasklist_url,
         )
         return {}
 
-    @tasks.task(task_types.RECORD_STEP)  # type: ignore[arg-type]
-    async def record(job: Job) -> dict[str, Any]:
-        ref = RequestRef.model_validate(job.variables)
-        event = job.custom_headers.get("event") or job.element_id
-        fields = [f.strip() for f in (job.custom_headers.get("fields") or "").split(",") if f.strip()]
-        details = {name: job.variables.get(name) for name in fields if job.variables.get(name) is not None}
-        # Header `userTask`: the human step whose completer (from Tasklist) is the actor.
+    @tasks.task(task_types.RECORD_STEP, StepVariables)
+    async def record(task: ExternalTask, v: StepVariables) -> dict[str, Any]:
+        event = task.properties.get("event") or task.activity_id
+        fields = [f.strip() for f in (task.properties.get("fields") or "").split(",") if f.strip()]
+        variables = {"requestId": str(v.request_id), **(v.model_extra or {})}
+        details = {name: variables[name] for name in fields if variables.get(name) is not None}
+        # Property `userTask`: the human step whose completer (from the engine's history) is the actor.
         actor = "sistem"
-        if user_task := job.custom_headers.get("userTask"):
-            completer = await who_completed(
-                container.settings, process_instance_key=job.process_instance_key, element_id=user_task
-            )
+        if user_task := task.properties.get("userTask"):
+            completer = await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task)
             actor = completer or "bilinmiyor"
         await asyncio.to_thread(
             requests.record_step,
             uow,
-            request_id=ref.request_id,
+            request_id=v.request_id,
             event=event,
             actor=actor,
             details=details,
-            element_instance_key=job.element_instance_key,
+            activity_instance_id=task.activity_instance_id,
         )
         return {}
 
-    @tasks.task(task_types.ASK_CITIZEN)  # type: ignore[arg-type]
-    async def ask(job: Job, requestId: object = None, question: object = None) -> dict[str, Any]:
-        data = Question.model_validate({"requestId": requestId, "question": question})
+    @tasks.task(task_types.ASK_CITIZEN, Question)
+    async def ask(task: ExternalTask, v: Question) -> dict[str, Any]:
         await requests.ask_citizen(
             uow,
             mailer,
             sms,
-            request_id=data.request_id,
-            question=data.question,
-            element_instance_key=job.element_instance_key,
+            request_id=v.request_id,
+            question=v.question,
+            activity_instance_id=task.activity_instance_id,
         )
         return {"citizenReplied": False, "replyId": None}
 
-    @tasks.task(task_types.ESCALATE_OVERDUE)  # type: ignore[arg-type]
-    async def escalate(job: Job, requestId: object = None) -> dict[str, Any]:
-        ref = RequestRef.model_validate({"requestId": requestId})
+    @tasks.task(task_types.ESCALATE_OVERDUE, RequestRef)
+    async def escalate(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
         count = await requests.escalate_overdue(
             uow,
             mailer,
-            request_id=ref.request_id,
-            element_instance_key=job.element_instance_key,
+            request_id=v.request_id,
+            activity_instance_id=task.activity_instance_id,
             tasklist_url=tasklist_url,
         )
         return {"overdueNotices": count}
 
-    @tasks.task(task_types.ANSWER_CITIZEN)  # type: ignore[arg-type]
-    async def answer(job: Job, requestId: object = None, outcome: object = None) -> dict[str, Any]:
-        data = Outcome.model_validate({"requestId": requestId, "outcome": outcome})
+    @tasks.task(task_types.ANSWER_CITIZEN, Outcome)
+    async def answer(task: ExternalTask, v: Outcome) -> dict[str, Any]:
         result = await requests.answer_citizen(
             uow,
             mailer,
             sms,
-            request_id=data.request_id,
-            outcome=data.outcome,
-            element_instance_key=job.element_instance_key,
+            request_id=v.request_id,
+            outcome=v.outcome,
+            activity_instance_id=task.activity_instance_id,
         )
         return {"answer": result}
 

@@ -1,28 +1,29 @@
-"""`kalite-workers`: every task handler plus the outbox dispatcher, in one async process.
+"""`kalite-workers`: every external-task handler, the outbox dispatcher and the audit sealer, in
+one asyncio process.
 
-SIGTERM/SIGINT stop polling, let running jobs finish, then exit; jobs not finished in time go
-back to the engine when their timeout passes.
+SIGTERM/SIGINT: stop fetching, let running tasks finish (or hand them back), stop the dispatcher
+and the sealer, exit.
 """
 
 import asyncio
 import logging
+import os
 import signal
-
-import grpc
-from pyzeebe import ZeebeTaskRouter, ZeebeWorker
+import socket
 
 from services import audit
 from services.bootstrap import Container, bootstrap
-from services.engine import long_lived_client, open_channel
-from services.log_context import configure_logging, job_context
+from services.log_context import configure_logging
+from services.operaton import ExternalTasks
 from services.outbox import run_dispatcher
 from workers import citizen_request, dif, nonconformity, personal_data, system_check
+from workers.runtime import Router, Worker
 
 log = logging.getLogger("workers")
 
 
-def routers(container: Container) -> list[ZeebeTaskRouter]:
-    """Every task router of every process; adding a process means adding it here."""
+def routers(container: Container) -> list[Router]:
+    """Every router of every process; adding a process means adding it here."""
     return [
         system_check.router(container),
         citizen_request.router(container),
@@ -32,27 +33,21 @@ def routers(container: Container) -> list[ZeebeTaskRouter]:
     ]
 
 
-def build_worker(container: Container, channel: grpc.aio.Channel) -> ZeebeWorker:
-    worker = ZeebeWorker(
-        channel,
-        name="kalite-workers",
-        max_connection_retries=-1,
-        # Jobs are pushed to the worker as the engine creates them (Zeebe 8.4+ job streaming);
-        # polling remains for jobs created while no stream was open. pyzeebe waits
-        # `poll_retry_delay` after the engine pushed back or all slots were busy: 5 s by default,
-        # which capped the whole worker at a few instances per second under load.
-        stream_enabled=True,
-        poll_retry_delay=1,
-        before=[job_context.enter],
-        after=[job_context.leave],
+def external_tasks(container: Container) -> ExternalTasks:
+    settings = container.settings
+    return ExternalTasks(
+        settings.engine_rest_url,
+        settings.engine_username,
+        settings.engine_password,
+        # Unique per process: the engine hands a locked task back only to its own worker.
+        worker_id=f"kalite-workers@{socket.gethostname()}:{os.getpid()}",
+        poll_timeout_ms=int(settings.worker_poll_seconds * 1000),
     )
-    worker.include_router(*routers(container))
-    return worker
 
 
 async def run(container: Container) -> None:
-    channel = open_channel(container.settings.zeebe_gateway_address)
-    worker = build_worker(container, channel)
+    client = external_tasks(container)
+    worker = Worker(client, routers(container), max_tasks=container.settings.worker_max_tasks)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -60,7 +55,7 @@ async def run(container: Container) -> None:
     dispatcher = asyncio.create_task(
         run_dispatcher(
             container.uow,
-            long_lived_client(channel),
+            container.process_engine,
             poll_seconds=container.settings.outbox_poll_seconds,
             stop=stop,
         )
@@ -69,12 +64,12 @@ async def run(container: Container) -> None:
         audit.run_sealer(container.engine, every_seconds=container.settings.audit_seal_seconds, stop=stop)
     )
     working = asyncio.create_task(worker.work())
-    log.info("workers started against %s", container.settings.zeebe_gateway_address)
+    log.info("workers started against %s: %s", container.settings.engine_rest_url, ", ".join(worker.topics))
     await stop.wait()
-    log.info("stopping: finishing running jobs")
+    log.info("stopping: finishing running tasks")
     await worker.stop()
     await asyncio.gather(working, dispatcher, sealer, return_exceptions=True)
-    await channel.close()
+    await client.close()
     log.info("workers stopped")
 
 

@@ -1,4 +1,8 @@
-"""Handlers of the `uygun-olmayan-hizmet` diagram. Thin: validate variables, call services.nonconformities."""
+"""Handlers of the `uygun-olmayan-hizmet` diagram. Thin: validate variables, call services.nonconformities.
+
+Each handler's model names the process variables it reads (camelCase, as in the diagram): the
+worker fetches just those, and a missing or malformed one becomes an incident at once.
+"""
 
 import asyncio
 import uuid
@@ -6,13 +10,11 @@ from datetime import UTC
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pyzeebe import Job, ZeebeTaskRouter
 
 from services import nonconformities
 from services.bootstrap import Container
-from services.tasklist import who_completed
 from workers import task_types
-from workers.failures import handle_failure
+from workers.runtime import ExternalTask, Router
 
 
 class NonconformityRef(BaseModel):
@@ -20,23 +22,38 @@ class NonconformityRef(BaseModel):
 
 
 class Origin(BaseModel):
+    """Reported through the API (`nonconformityId`) or found at a request's closure check (`requestId`)."""
+
     nonconformity_id: uuid.UUID | None = Field(None, alias="nonconformityId")
     request_id: uuid.UUID | None = Field(None, alias="requestId")
 
 
-def router(container: Container) -> ZeebeTaskRouter:
-    tasks = ZeebeTaskRouter(exception_handler=handle_failure)
-    uow, mailer, sms, settings = container.uow, container.mailer, container.sms, container.settings
+class DecisionVariables(NonconformityRef):
+    """The form `uygunsuzluk-karari`; services.nonconformities sends an incomplete one back to the person."""
 
-    @tasks.task(task_types.NONCONFORMITY_RECORD)  # type: ignore[arg-type]
-    async def record(job: Job, nonconformityId: object = None, requestId: object = None) -> dict[str, Any]:
-        origin = Origin.model_validate({"nonconformityId": nonconformityId, "requestId": requestId})
+    decision: str | None = None
+    institution_code: str | None = Field(None, alias="institutionCode")
+    justification: str | None = None
+
+
+class ReopenVariables(NonconformityRef):
+    # True when the request's own process called this one and waits for it (call activity input).
+    called_from_request: bool | None = Field(None, alias="calledFromRequest")
+
+
+def router(container: Container) -> Router:
+    tasks = Router()
+    uow, mailer, sms, settings = container.uow, container.mailer, container.sms, container.settings
+    engine = container.process_engine
+
+    @tasks.task(task_types.NONCONFORMITY_RECORD, Origin)
+    async def record(task: ExternalTask, v: Origin) -> dict[str, Any]:
         recorded = await asyncio.to_thread(
             nonconformities.record,
             uow,
-            nonconformity_id=origin.nonconformity_id,
-            request_id=origin.request_id,
-            process_instance_key=job.process_instance_key,
+            nonconformity_id=v.nonconformity_id,
+            request_id=v.request_id,
+            process_instance_id=task.process_instance_id,
         )
         options = await asyncio.to_thread(nonconformities.institution_options, uow)
         return {
@@ -49,63 +66,50 @@ def router(container: Container) -> ZeebeTaskRouter:
             "institutions": options,
         }
 
-    @tasks.task(task_types.NONCONFORMITY_DECISION)  # type: ignore[arg-type]
-    async def decide(
-        job: Job,
-        nonconformityId: object = None,
-        decision: object = None,
-        institutionCode: object = None,
-        justification: object = None,
-    ) -> dict[str, Any]:
-        ref = NonconformityRef.model_validate({"nonconformityId": nonconformityId})
-        actor = await who_completed(
-            settings, process_instance_key=job.process_instance_key, element_id=job.custom_headers["userTask"]
+    @tasks.task(task_types.NONCONFORMITY_DECISION, DecisionVariables)
+    async def decide(task: ExternalTask, v: DecisionVariables) -> dict[str, Any]:
+        # Property `userTask`: the human step whose completer (from the engine's history) is the actor.
+        actor = await asyncio.to_thread(
+            engine.who_completed, task.process_instance_id, task.properties["userTask"]
         )
         chosen = await asyncio.to_thread(
             nonconformities.record_decision,
             uow,
-            nonconformity_id=ref.nonconformity_id,
-            decision=decision if isinstance(decision, str) else None,
-            institution_code=institutionCode if isinstance(institutionCode, str) else None,
-            justification=justification if isinstance(justification, str) else None,
+            nonconformity_id=v.nonconformity_id,
+            decision=v.decision,
+            institution_code=v.institution_code,
+            justification=v.justification,
             actor=actor or "bilinmiyor",
-            element_instance_key=job.element_instance_key,
+            activity_instance_id=task.activity_instance_id,
         )
         return {"decision": chosen, "inputError": None}
 
-    @tasks.task(task_types.NONCONFORMITY_REOPEN)  # type: ignore[arg-type]
-    async def reopen(
-        job: Job, nonconformityId: object = None, calledFromRequest: object = None
-    ) -> dict[str, Any]:
-        ref = NonconformityRef.model_validate({"nonconformityId": nonconformityId})
+    @tasks.task(task_types.NONCONFORMITY_REOPEN, ReopenVariables)
+    async def reopen(task: ExternalTask, v: ReopenVariables) -> dict[str, Any]:
         due_at = await nonconformities.reopen_request(
             uow,
             mailer,
-            nonconformity_id=ref.nonconformity_id,
-            resumes_in_place=calledFromRequest is True,
-            element_instance_key=job.element_instance_key,
+            nonconformity_id=v.nonconformity_id,
+            resumes_in_place=v.called_from_request is True,
+            activity_instance_id=task.activity_instance_id,
             tasklist_url=settings.tasklist_url,
         )
         return {"dueDate": due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
-    @tasks.task(task_types.NONCONFORMITY_REDIRECT)  # type: ignore[arg-type]
-    async def redirect(job: Job, nonconformityId: object = None) -> dict[str, Any]:
-        ref = NonconformityRef.model_validate({"nonconformityId": nonconformityId})
+    @tasks.task(task_types.NONCONFORMITY_REDIRECT, NonconformityRef)
+    async def redirect(task: ExternalTask, v: NonconformityRef) -> dict[str, Any]:
         await nonconformities.redirect_request(
             uow,
             mailer,
             sms,
-            nonconformity_id=ref.nonconformity_id,
-            element_instance_key=job.element_instance_key,
+            nonconformity_id=v.nonconformity_id,
+            activity_instance_id=task.activity_instance_id,
         )
         return {}
 
-    @tasks.task(task_types.NONCONFORMITY_OPEN_FINDING)  # type: ignore[arg-type]
-    async def open_finding(nonconformityId: object = None) -> dict[str, Any]:
-        ref = NonconformityRef.model_validate({"nonconformityId": nonconformityId})
-        dif = await asyncio.to_thread(
-            nonconformities.open_finding, uow, nonconformity_id=ref.nonconformity_id
-        )
+    @tasks.task(task_types.NONCONFORMITY_OPEN_FINDING, NonconformityRef)
+    async def open_finding(task: ExternalTask, v: NonconformityRef) -> dict[str, Any]:
+        dif = await asyncio.to_thread(nonconformities.open_finding, uow, nonconformity_id=v.nonconformity_id)
         return {"difId": str(dif.id), "difNumber": dif.number}
 
     return tasks

@@ -1,4 +1,4 @@
-"""A local OpenID issuer for development and tests: `kalite-identity serve|token`.
+"""A local OpenID issuer for development and tests: `python -m deploy.local.identity serve|token`.
 
 It stands in for the municipality's identity provider (or Camunda Identity) on 127.0.0.1 only:
 RS256 tokens for the sample users of `users.json` (one per role), a JWKS and a discovery
@@ -6,7 +6,7 @@ document, so the API validates tokens exactly as it does in production — by th
 never by a bypass. It refuses to run with ENVIRONMENT=production.
 
     curl -s -d username=yonetici -d password=demo http://127.0.0.1:8070/token
-    .venv/bin/kalite-identity token yol.mudur      # the same, without the server
+    .venv/bin/python -m deploy.local.identity token yol.mudur      # the same, without the server
 """
 
 from __future__ import annotations
@@ -140,7 +140,9 @@ def _signing_key(path: Path) -> rsa.RSAPrivateKey:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kalite-identity", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.local.identity", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help=f"serve discovery, JWKS and /token on 127.0.0.1:{PORT}")
     one = commands.add_parser("token", help="print a token for a sample user")
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     if settings.environment == "production":
-        print("kalite-identity is for local use only; production uses OIDC_ISSUER", file=sys.stderr)  # noqa: T201
+        print("deploy.local.identity is for local use only; production uses OIDC_ISSUER", file=sys.stderr)  # noqa: T201
         return 2
     if settings.oidc_issuer != LOCAL_IDENTITY_URL:
         print(f"note: OIDC_ISSUER is {settings.oidc_issuer}; tokens carry it as issuer", file=sys.stderr)  # noqa: T201
@@ -158,3 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     uvicorn.run(issuer.app(), host="127.0.0.1", port=PORT, log_level="warning")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the local stack needs when a fresh machine lacks them
-# (Debian packages; needs root). Python packages, Node packages, Java for the engine
-# and the engine itself are installed by the Makefile and deploy/local/install.py.
+# (Debian packages; needs root). Python and Node packages are installed by the Makefile, and the
+# engine is built from deploy/engine by Maven on the first `make up` (deploy/local/engine.py).
 set -euo pipefail
 missing=()
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
@@ -9,6 +9,8 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v javac >/dev/null || ls /usr/lib/jvm/*/bin/javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || missing+=(postgresql)
+# Headless Chromium for the browser tests (Tasklist), driven by Playwright.
+command -v chromium >/dev/null || missing+=(chromium)
 # DejaVu Sans carries the Turkish letters of the PDF reports (REPORT_FONT_PATH).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ -n "${REPORT_FONT_PATH:-}" ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -eq 0 ]; then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import pwd
 import signal
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Services that refuse to run as root (OpenSearch, PostgreSQL) run as this system user.
+# Services that refuse to run as root (PostgreSQL) run as this system user.
 SERVICE_USER = "kalite"
 
 
@@ -44,7 +45,7 @@ def running_as_root() -> bool:
 
 
 def ensure_service_user() -> str | None:
-    """Return the unprivileged user to run OpenSearch/PostgreSQL as, creating it if needed."""
+    """Return the unprivileged user to run PostgreSQL as, creating it if needed."""
     if not running_as_root():
         return None
     try:
@@ -158,9 +159,15 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def http_ok(url: str, *, expect: Callable[[bytes], bool] | None = None) -> bool:
+def http_ok(
+    url: str, *, expect: Callable[[bytes], bool] | None = None, auth: tuple[str, str] | None = None
+) -> bool:
+    request = urllib.request.Request(url)  # noqa: S310 - local URLs only
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URLs only
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - local URLs only
             body: bytes = response.read()
     except (urllib.error.URLError, OSError):
         return False

@@ -1,8 +1,9 @@
 """The local stack: `python -m deploy.local.stack up|down|status|install`.
 
-Starts, on 127.0.0.1 only: PostgreSQL (unless DATABASE_URL points elsewhere), OpenSearch
-(Camunda 8.6's secondary storage), the Camunda orchestration cluster (Zeebe, Operate,
-Tasklist, REST), the local SMTP mailbox, migrations, diagram deployment, our API and workers.
+Starts, on 127.0.0.1 only: PostgreSQL (unless DATABASE_URL points elsewhere), the Operaton
+engine (REST, Tasklist, Cockpit, Admin; built from deploy/engine on first start) with its groups
+and sample users, the local SMTP mailbox, the local identity provider, migrations, diagram
+deployment, our API and workers.
 Everything lives under the data folder (default .data/): installs, data, logs, pid files.
 """
 
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import install, processes, versions
+from deploy.local import engine, processes, versions
 from deploy.local.processes import RunDirs
 from services.config import LOCAL_DATABASE_URL
 
@@ -157,171 +158,86 @@ def start_postgres(layout: Layout, user: str | None) -> None:
     _say("postgres    started on 127.0.0.1:5432 (database kalite, user kalite)")
 
 
-# ---------------------------------------------------------------- OpenSearch
+# ---------------------------------------------------------------- the engine
+
+ENGINE_DATABASE = "operaton"
 
 
-def start_opensearch(layout: Layout, user: str | None, java_home: Path) -> None:
-    dirs = layout.dirs
-    url = f"http://127.0.0.1:{versions.PORTS['opensearch']}"
-    if processes.read_pid(dirs, "opensearch"):
-        _say(f"opensearch  already running on {url}")
+def _engine_datasource() -> dict[str, str]:
+    """The engine's own database: ENGINE_DATABASE_URL (JDBC) when set, else `operaton` on our server."""
+    if url := os.environ.get("ENGINE_DATABASE_URL"):
+        return {
+            "SPRING_DATASOURCE_URL": url,
+            "SPRING_DATASOURCE_USERNAME": os.environ.get("ENGINE_DATABASE_USERNAME", "kalite"),
+            "SPRING_DATASOURCE_PASSWORD": os.environ.get("ENGINE_DATABASE_PASSWORD", "kalite"),
+        }
+    return {
+        "SPRING_DATASOURCE_URL": f"jdbc:postgresql://127.0.0.1:{versions.PORTS['postgres']}/{ENGINE_DATABASE}",
+        "SPRING_DATASOURCE_USERNAME": "kalite",
+        "SPRING_DATASOURCE_PASSWORD": "kalite",
+    }
+
+
+def _ensure_engine_database() -> None:
+    if os.environ.get("ENGINE_DATABASE_URL"):
         return
-    home = install.install_opensearch(layout.opt)
-    conf = layout.data / "opensearch" / "config"
-    data = layout.data / "opensearch" / "data"
-    logs = layout.dirs.logs / "opensearch"
-    for path in (conf, data, logs):
-        path.mkdir(parents=True, exist_ok=True)
-    (conf / "log4j2.properties").write_bytes((home / "config" / "log4j2.properties").read_bytes())
-    (conf / "jvm.options").write_text(
-        "\n".join(
-            [
-                "-Xms512m",
-                "-Xmx512m",
-                "-XX:+UseG1GC",
-                "-Djava.io.tmpdir=${OPENSEARCH_TMPDIR}",
-                f"-XX:ErrorFile={logs}/hs_err_pid%p.log",
-                "-Djava.security.manager=allow",
-                f"-Djava.security.policy={home / 'config' / 'icu.policy'}",
-                "-Djava.util.concurrent.ForkJoinPool.common.threadFactory="
-                "org.opensearch.secure_sm.SecuredForkJoinWorkerThreadFactory",
-            ]
-        )
-        + "\n"
-    )
-    (conf / "opensearch.yml").write_text(
-        "cluster.name: kalite-local\n"
-        "node.name: local\n"
-        f"path.data: {data}\n"
-        f"path.logs: {logs}\n"
-        "network.host: 127.0.0.1\n"
-        f"http.port: {versions.PORTS['opensearch']}\n"
-        "transport.port: 9300\n"
-        "discovery.type: single-node\n"
-        # Development machines are often short of disk; do not turn indices read-only.
-        "cluster.routing.allocation.disk.threshold_enabled: false\n"
-    )
-    for path in (layout.data / "opensearch", logs):
-        processes.chown_tree(path, user)
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (ENGINE_DATABASE,)
+        ).fetchone()
+        if not exists:
+            connection.execute(f"CREATE DATABASE {ENGINE_DATABASE}")
+
+
+def engine_url() -> str:
+    return f"http://127.0.0.1:{versions.PORTS['engine_http']}"
+
+
+def start_engine(layout: Layout) -> None:
+    """Operaton with REST, Tasklist, Cockpit and Admin on port 8080, ready when REST answers."""
+    dirs = layout.dirs
+    if processes.read_pid(dirs, "engine"):
+        _say(f"engine      already running on {engine_url()}")
+        return
+    jar = engine.build(layout.opt)
+    java = engine.find_java()
+    _ensure_engine_database()
     processes.spawn(
         dirs,
-        "opensearch",
-        [str(home / "bin" / "opensearch")],
-        env={
-            "OPENSEARCH_JAVA_HOME": str(java_home),
-            "OPENSEARCH_PATH_CONF": str(conf),
-            "JAVA_HOME": str(java_home),
-        },
-        cwd=home,
-        user=user,
+        "engine",
+        [
+            str(java),
+            *os.environ.get("ENGINE_JAVA_OPTS", "-Xms256m -Xmx1g").split(),
+            "-jar",
+            str(jar),
+            # The take listener that records flows for process coverage (tests, kalite-coverage).
+            "--belediye.flow-coverage=true",
+        ],
+        env={**_engine_datasource(), "SERVER_PORT": str(versions.PORTS["engine_http"])},
+        cwd=layout.data,
     )
     processes.wait_until(
-        "OpenSearch",
-        lambda: processes.http_ok(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s"),
+        "Engine",
+        lambda: processes.http_ok(f"{engine_url()}/engine-rest/version", auth=("demo", "demo")),
         timeout=180,
-        alive=lambda: processes.read_pid(dirs, "opensearch") is not None,
-        log=dirs.log_file("opensearch"),
+        alive=lambda: processes.read_pid(dirs, "engine") is not None,
+        log=dirs.log_file("engine"),
     )
-    _say(f"opensearch  started on {url}")
+    _say(f"engine      started: Operaton {versions.OPERATON_VERSION} on {engine_url()}")
 
 
-# ---------------------------------------------------------------- Camunda
+def ensure_engine_identity() -> None:
+    from deploy.local.engine_identity import ensure_identity
+    from services.config import get_settings
+    from services.operaton import Operaton
 
-
-def _camunda_config(layout: Layout) -> Path:
-    search = f"http://127.0.0.1:{versions.PORTS['opensearch']}"
-    gateway = f"127.0.0.1:{versions.PORTS['zeebe_grpc']}"
-    config = layout.data / "camunda" / "application.yaml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    section = (
-        "    database: opensearch\n"
-        "    opensearch:\n"
-        f"      url: {search}\n"
-        "    zeebe:\n"
-        f"      gatewayAddress: {gateway}\n"
-        f"      restAddress: http://127.0.0.1:{versions.PORTS['camunda_http']}\n"
-        "    zeebeOpensearch:\n"
-        f"      url: {search}\n"
-        "      prefix: zeebe-record\n"
-        # No archiving into dated indices: without OpenSearch's ISM plugin, Tasklist 8.6 cannot
-        # start again once such indices exist (it asks ISM about them). Local data stays small.
-        "    archiverEnabled: false\n"
-        "    archiver:\n"
-        "      enabled: false\n"
-        "      ilmEnabled: false\n"
-    )
-    config.write_text(
-        "zeebe:\n"
-        "  broker:\n"
-        "    gateway:\n"
-        "      enable: true\n"
-        "      network:\n"
-        "        host: 127.0.0.1\n"
-        f"        port: {versions.PORTS['zeebe_grpc']}\n"
-        "    network:\n"
-        "      host: 127.0.0.1\n"
-        "    data:\n"
-        f"      directory: {layout.data / 'camunda' / 'zeebe'}\n"
-        "    cluster:\n"
-        "      clusterSize: 1\n"
-        "      replicationFactor: 1\n"
-        "      partitionsCount: 1\n"
-        "    threads:\n"
-        "      cpuThreadCount: 1\n"
-        "      ioThreadCount: 1\n"
-        "    exporters:\n"
-        "      opensearch:\n"
-        "        className: io.camunda.zeebe.exporter.opensearch.OpensearchExporter\n"
-        "        args:\n"
-        f"          url: {search}\n"
-        "          bulk:\n"
-        "            delay: 1\n"
-        "            size: 100\n"
-        "          index:\n"
-        "            prefix: zeebe-record\n"
-        "camunda:\n"
-        "  database:\n"
-        "    type: opensearch\n"
-        f"    url: {search}\n"
-        f"  operate:\n{section}"
-        f"  tasklist:\n{section}"
-        "server:\n"
-        "  address: 127.0.0.1\n"
-        f"  port: {versions.PORTS['camunda_http']}\n"
-        "management:\n"
-        "  server:\n"
-        f"    port: {versions.PORTS['camunda_management']}\n"
-    )
-    return config
-
-
-def start_camunda(layout: Layout, java_home: Path) -> None:
-    dirs = layout.dirs
-    ready_url = f"http://127.0.0.1:{versions.PORTS['camunda_management']}/actuator/health/readiness"
-    if processes.read_pid(dirs, "camunda"):
-        _say("camunda     already running (gRPC 127.0.0.1:26500, http://127.0.0.1:8080)")
-        return
-    home = install.install_camunda(layout.opt)
-    config = _camunda_config(layout)
-    processes.spawn(
-        dirs,
-        "camunda",
-        [str(home / "bin" / "camunda")],
-        env={
-            "JAVA_HOME": str(java_home),
-            "JAVA_OPTS": os.environ.get("CAMUNDA_JAVA_OPTS", "-Xms512m -Xmx1536m"),
-            "SPRING_CONFIG_ADDITIONAL_LOCATION": f"file:{config}",
-        },
-        cwd=home,
-    )
-    processes.wait_until(
-        "Camunda",
-        lambda: processes.http_ok(ready_url, expect=lambda b: b'"UP"' in b[:20]),
-        timeout=300,
-        alive=lambda: processes.read_pid(dirs, "camunda") is not None,
-        log=dirs.log_file("camunda"),
-    )
-    _say("camunda     started: gRPC 127.0.0.1:26500, REST/Tasklist/Operate http://127.0.0.1:8080")
+    settings = get_settings()
+    with Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password) as client:
+        groups, users = ensure_identity(client)
+    _say(f"identity    engine groups and sample users in place ({groups} groups, {users} users new)")
 
 
 # ---------------------------------------------------------------- our processes
@@ -346,7 +262,9 @@ def start_ours(layout: Layout) -> None:
     if processes.read_pid(dirs, "identity"):
         _say("identity    already running on http://127.0.0.1:8070")
     else:
-        processes.spawn(dirs, "identity", [_python_bin("kalite-identity"), "serve"], env=env, cwd=REPO)
+        processes.spawn(
+            dirs, "identity", [sys.executable, "-m", "deploy.local.identity", "serve"], env=env, cwd=REPO
+        )
         processes.wait_until(
             "Identity",
             lambda: processes.http_ok("http://127.0.0.1:8070/.well-known/openid-configuration"),
@@ -360,6 +278,7 @@ def start_ours(layout: Layout) -> None:
     )
     _say("migrations  database at head")
     _say(f"keys        local channel keys in {local_channel_keys(layout)}")
+    ensure_engine_identity()
     subprocess.run([_python_bin("kalite-deploy")], check=True, cwd=REPO, env={**os.environ, **env})
     if processes.read_pid(dirs, "api"):
         _say("api         already running on http://127.0.0.1:8000")
@@ -384,7 +303,9 @@ def start_mailbox(layout: Layout) -> None:
     """The local SMTP mailbox, ready when its port accepts connections (also used by the tests
     that stop it to play a mail server outage)."""
     dirs = layout.dirs
-    processes.spawn(dirs, "mailbox", [_python_bin("kalite-mailbox")], env=_app_env(layout), cwd=REPO)
+    processes.spawn(
+        dirs, "mailbox", [sys.executable, "-m", "deploy.local.mailbox"], env=_app_env(layout), cwd=REPO
+    )
     processes.wait_until(
         "Mailbox",
         lambda: processes.port_open(versions.PORTS["smtp"]),
@@ -439,19 +360,18 @@ def up() -> None:
     layout = Layout.from_env()
     started = time.monotonic()
     user = processes.ensure_service_user()
-    java_home = install.find_java_home()
     start_postgres(layout, user)
-    start_opensearch(layout, user, java_home)
-    start_camunda(layout, java_home)
+    start_engine(layout)
     start_ours(layout)
     _say(
         f"\nReady in {time.monotonic() - started:.0f} s.\n"
         "  API            http://127.0.0.1:8000        (OpenAPI: /docs, health: /health)\n"
-        "  Tasklist       http://127.0.0.1:8080/tasklist  (demo / demo)\n"
-        "  Operate        http://127.0.0.1:8080/operate   (demo / demo)\n"
+        "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sample users, demo)\n"
+        "  Cockpit        http://127.0.0.1:8080/operaton/app/cockpit/default/   (demo / demo)\n"
+        "  Admin          http://127.0.0.1:8080/operaton/app/admin/default/     (demo / demo)\n"
+        "  Engine REST    http://127.0.0.1:8080/engine-rest  (HTTP Basic, demo / demo)\n"
         "  Staff tokens   http://127.0.0.1:8070/token     (users in deploy/local/users.json, password demo)\n"
         f"  Channel keys   {layout.data / 'secrets' / 'channel-keys.json'} (header X-API-Key)\n"
-        "  Zeebe gRPC     127.0.0.1:26500\n"
         f"  Mailbox        SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}\n"
         f"  Logs           {layout.dirs.logs}\n"
     )
@@ -459,7 +379,7 @@ def up() -> None:
 
 def down() -> None:
     layout = Layout.from_env()
-    for name in ("workers", "api", "identity", "mailbox", "camunda", "opensearch", "postgres"):
+    for name in ("workers", "api", "identity", "mailbox", "engine", "postgres"):
         # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
         # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
         sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
@@ -470,7 +390,7 @@ def down() -> None:
 def status() -> int:
     layout = Layout.from_env()
     all_up = True
-    for name in ("postgres", "opensearch", "camunda", "mailbox", "identity", "api", "workers"):
+    for name in ("postgres", "engine", "mailbox", "identity", "api", "workers"):
         pid = processes.read_pid(layout.dirs, name)
         all_up &= pid is not None or (name == "postgres" and bool(os.environ.get("DATABASE_URL")))
         _say(f"{name:<11} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
@@ -479,19 +399,19 @@ def status() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "install"])
+    parser.add_argument("command", choices=["up", "down", "status", "build", "postgres"])
     args = parser.parse_args()
     if args.command == "up":
         up()
     elif args.command == "down":
         down()
+    elif args.command == "postgres":
+        # PostgreSQL alone, for the tests that need no engine.
+        start_postgres(Layout.from_env(), processes.ensure_service_user())
     elif args.command == "status":
         sys.exit(status())
     else:
-        layout = Layout.from_env()
-        install.install_opensearch(layout.opt)
-        install.install_camunda(layout.opt)
-        _say(f"Java for the engine: {install.find_java_home()}")
+        _say(f"engine jar: {engine.build(Layout.from_env().opt)}, Java: {engine.find_java()}")
 
 
 if __name__ == "__main__":

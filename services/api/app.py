@@ -17,7 +17,6 @@ from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl,
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
-from services.engine import long_lived_client, open_channel
 
 log = logging.getLogger("api")
 
@@ -32,19 +31,15 @@ def create_app(container: Container | None = None) -> FastAPI:
         except SQLAlchemyError as error:
             # Start anyway: /health reports the database, and the next start loads the catalogue.
             log.warning("catalogue not checked, database unavailable: %s", type(error).__name__)
-        channel = open_channel(app.state.container.settings.zeebe_gateway_address)
-        app.state.zeebe_channel = channel
-        app.state.zeebe_client = long_lived_client(channel)
         try:
             yield
         finally:
-            await channel.close()
             if container is None:
                 app.state.container.close()
 
     app = FastAPI(
         title="Belediye Hizmet Takip API",
-        description="Citizen requests, nonconforming services and DİF on Camunda 8.",
+        description="Citizen requests, nonconforming services and DİF on the Operaton process engine.",
         version="0.1.0",
         lifespan=lifespan,
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from pydantic import ConfigDict
 
 from services import difs as service
@@ -17,7 +17,6 @@ from services.api import schemas
 from services.api.deps import ContainerDep
 from services.api.nonconformities import HistoryOut, history_out
 from services.api.security import Allowed
-from services.engine import set_variables
 from services.models import EvidenceFile
 from services.quality_records import RecordNotFound, UnderRetention
 
@@ -262,7 +261,6 @@ async def delete_dif(dif_id: uuid.UUID, container: ContainerDep, caller: Deleter
 async def upload_evidence(
     dif_id: uuid.UUID,
     action_id: uuid.UUID,
-    http: Request,
     container: ContainerDep,
     caller: EvidenceWriter,
     file: Annotated[UploadFile, File(description="the evidence file")],
@@ -296,18 +294,18 @@ async def upload_evidence(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu DİF'te böyle bir eylem yok.") from None
     except evidence.ActionClosed as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    await _show_in_tasklist(http, container, dif_id)
+    await _show_in_tasklist(container, dif_id)
     return EvidenceOut.model_validate(row)
 
 
-async def _show_in_tasklist(http: Request, container: ContainerDep, dif_id: uuid.UUID) -> None:
+async def _show_in_tasklist(container: ContainerDep, dif_id: uuid.UUID) -> None:
     """Put the evidence list where the action's Tasklist form reads it. Best effort: the evidence
     is stored either way, and closing the action checks the database, not this list."""
     try:
-        process_instance_key, summary = await asyncio.to_thread(evidence.summary, container.uow, dif_id)
-        if process_instance_key is not None:
-            await set_variables(
-                http.app.state.zeebe_channel, process_instance_key, {"evidenceByAction": summary}
+        process_instance_id, summary = await asyncio.to_thread(evidence.summary, container.uow, dif_id)
+        if process_instance_id is not None:
+            await asyncio.to_thread(
+                container.process_engine.set_variables, process_instance_id, {"evidenceByAction": summary}
             )
     except Exception as error:
         log.warning("evidence list not shown in Tasklist for DİF %s: %s", dif_id, type(error).__name__)
@@ -339,7 +337,6 @@ async def download_evidence(
 async def delete_evidence(
     dif_id: uuid.UUID,
     evidence_id: uuid.UUID,
-    http: Request,
     container: ContainerDep,
     caller: EvidenceWriter,
 ) -> None:
@@ -353,4 +350,4 @@ async def delete_evidence(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Kanıt dosyası bulunamadı.") from None
     except evidence.ActionClosed as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    await _show_in_tasklist(http, container, dif_id)
+    await _show_in_tasklist(container, dif_id)

@@ -3,13 +3,12 @@
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.api.deps import ContainerDep
-from services.engine import engine_reachable
 
 router = APIRouter(tags=["health"])
 
@@ -29,11 +28,11 @@ def _database_ok(container: ContainerDep) -> tuple[bool, str]:
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
-async def health(request: Request, container: ContainerDep) -> JSONResponse:
+async def health(container: ContainerDep) -> JSONResponse:
     db_ok, db_detail = await asyncio.to_thread(_database_ok, container)
     try:
         engine_ok, engine_detail = await asyncio.wait_for(
-            engine_reachable(request.app.state.zeebe_client), timeout=3
+            asyncio.to_thread(container.process_engine.reachable), timeout=3
         )
     except TimeoutError:
         engine_ok, engine_detail = False, "timeout"

@@ -34,7 +34,7 @@ class SystemCheckOut(BaseModel):
     status_url: str
     requested_at: datetime
     requested_by: str | None
-    process_instance_key: str | None = Field(description="as a string: JSON numbers lose precision")
+    process_instance_id: str | None = Field(description="the engine's id of the process instance")
     notified_at: datetime | None
     completed_at: datetime | None
     confirmed_by: str | None
@@ -47,7 +47,7 @@ def _out(check: SystemCheck, request: Request) -> SystemCheckOut:
         status_url=str(request.url_for("get_system_check", check_id=check.id)),
         requested_at=check.requested_at,
         requested_by=check.requested_by,
-        process_instance_key=str(check.process_instance_key) if check.process_instance_key else None,
+        process_instance_id=check.process_instance_id,
         notified_at=check.notified_at,
         completed_at=check.completed_at,
         confirmed_by=check.confirmed_by,

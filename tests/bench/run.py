@@ -253,7 +253,7 @@ def main() -> None:
     figures.intake_errors = errors
 
     query = text(
-        "SELECT r.id, r.received_at, r.process_instance_key, "
+        "SELECT r.id, r.received_at, r.process_instance_id, "
         "(SELECT count(*) FROM notifications n WHERE n.idempotency_key LIKE 'notify:' || r.id || ':%' "
         " AND n.sent_at IS NOT NULL) AS sent, "
         "(SELECT max(n.sent_at) FROM notifications n "
@@ -294,7 +294,7 @@ def main() -> None:
     figures.accepted = len(rows)
     figures.lost = max(0, total - errors - len(rows))
     figures.duplicated = 0  # (channel, channel_reference) is unique: a duplicate cannot be stored
-    figures.instances = len({r["process_instance_key"] for r in rows if r["process_instance_key"]})
+    figures.instances = len({r["process_instance_id"] for r in rows if r["process_instance_id"]})
     figures.notifications = sum(int(r["sent"]) for r in rows)
     figures.mails = len(list((layout.data / "mailbox").glob("*.eml"))) - mails_before
     engine.dispose()

@@ -158,7 +158,7 @@ def _notified(database_url: str, run_id: str) -> list[dict[str, Any]]:
             rows = c.execute(
                 text(
                     "SELECT r.id, r.channel_reference, r.tracking_code, r.received_at, "
-                    "r.process_instance_key, (SELECT count(*) FROM notifications n "
+                    "r.process_instance_id, (SELECT count(*) FROM notifications n "
                     " WHERE n.idempotency_key LIKE 'notify:' || r.id || ':%' "
                     " AND n.sent_at IS NOT NULL) AS sent, "
                     "(SELECT min(n.sent_at) FROM notifications n "
@@ -291,7 +291,7 @@ def main() -> None:
         while True:
             instances = _instances_by_request(web, {str(r["id"]) for r in rows})
             tasks = _staff_tasks(web)
-            with_task = sum(1 for r in rows if tasks[str(r["process_instance_key"])] >= 1)
+            with_task = sum(1 for r in rows if tasks[str(r["process_instance_id"])] >= 1)
             if (len(instances) >= len(rows) and with_task >= len(rows)) or time.monotonic() > deadline:
                 break
             time.sleep(3)
@@ -304,12 +304,12 @@ def main() -> None:
     figures.duplicated = (
         sum(n - 1 for n in by_reference.values() if n > 1)
         + sum(n - 1 for n in instances.values() if n > 1)
-        + sum(1 for r in rows if tasks[str(r["process_instance_key"])] > 1)
+        + sum(1 for r in rows if tasks[str(r["process_instance_id"])] > 1)
         + sum(n - 1 for n in mails.values() if n > 1)
         + sum(int(r["sent"]) - 1 for r in rows if int(r["sent"]) > 1)
     )
     figures.without_instance = sum(1 for r in rows if instances[str(r["id"])] == 0)
-    figures.without_staff_task = sum(1 for r in rows if tasks[str(r["process_instance_key"])] == 0)
+    figures.without_staff_task = sum(1 for r in rows if tasks[str(r["process_instance_id"])] == 0)
     figures.mails_missing = sum(1 for r in rows if mails[str(r["id"])] == 0)
     for fault in figures.faults:
         fault.recovered_s = _recovery(fault, rows, wall_offset)

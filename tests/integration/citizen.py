@@ -90,10 +90,10 @@ def events(tracking: str) -> list[dict[str, Any]]:
 
 def instance_of(tracking: str) -> int:
     row = poll(
-        lambda: r if (r := request_row(tracking)) and r["process_instance_key"] else None,
+        lambda: r if (r := request_row(tracking)) and r["process_instance_id"] else None,
         what=f"the process instance of {tracking}",
     )
-    return int(row["process_instance_key"])
+    return int(row["process_instance_id"])
 
 
 def wait_status(tracking: str, status: str, timeout: float = 60) -> dict[str, Any]:

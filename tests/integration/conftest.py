@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from services.bootstrap import Container, bootstrap
-from services.config import LOCAL_IDENTITY_URL, Settings
+from services.config import LOCAL_IDENTITY_URL, Settings, get_settings
 from tests.conftest import API_URL, REPO
 from tests.credentials import AsCaller, create_channel_keys, revoke_channel_keys
-from tests.integration.camunda_web import CamundaWeb
+from services.operaton import Operaton
 
 
 def staff_token(username: str, password: str = "demo") -> str:
@@ -56,9 +56,11 @@ def api(channel_keys: dict[str, str]) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def camunda(stack: None) -> Iterator[CamundaWeb]:
-    with CamundaWeb.login() as web:
-        yield web
+def engine(stack: None) -> Iterator[Operaton]:
+    """The engine's REST API as its administrator (demo) sees it: Cockpit and Tasklist."""
+    settings = get_settings()
+    with Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +90,7 @@ def smtp_mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A real SMTP server of our mailbox on a free port, storing into a fresh folder."""
     import socket
 
-    from services.mailbox import start_mailbox
+    from deploy.local.mailbox import start_mailbox
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -33,7 +33,7 @@ def nonconformity_of_request(request_id: Any) -> dict[str, Any]:
             iter(
                 query(
                     "SELECT * FROM nonconformities WHERE request_id = :r "
-                    "AND process_instance_key IS NOT NULL ORDER BY found_at DESC",
+                    "AND process_instance_id IS NOT NULL ORDER BY found_at DESC",
                     r=request_id,
                 )
             ),
@@ -49,7 +49,7 @@ def nonconformity(nonconformity_id: Any, *, status: str | None = None) -> dict[s
             (
                 r
                 for r in query("SELECT * FROM nonconformities WHERE id = :i", i=str(nonconformity_id))
-                if r["process_instance_key"] and (status is None or r["status"] == status)
+                if r["process_instance_id"] and (status is None or r["status"] == status)
             ),
             None,
         ),
@@ -64,7 +64,7 @@ def dif_of(nonconformity_id: Any) -> dict[str, Any]:
             iter(
                 query(
                     "SELECT d.* FROM difs d JOIN findings f ON f.id = d.finding_id "
-                    "WHERE f.nonconformity_id = :n AND d.process_instance_key IS NOT NULL",
+                    "WHERE f.nonconformity_id = :n AND d.process_instance_id IS NOT NULL",
                     n=str(nonconformity_id),
                 )
             ),

@@ -41,7 +41,7 @@ IN_A_WEEK = (date.today() + timedelta(days=7)).isoformat()
 def _open_dif(api: httpx.Client, directorate: str = "TEMIZLIK") -> tuple[dict[str, Any], int]:
     nc = report(api, directorate=directorate)
     dif = dif_of(nc["id"])
-    return dif, int(dif["process_instance_key"])
+    return dif, int(dif["process_instance_id"])
 
 
 def _action_ids(api: httpx.Client, dif_id: Any) -> list[str]:

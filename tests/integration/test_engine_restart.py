@@ -17,7 +17,7 @@ def test_intake_with_the_engine_stopped_starts_the_instance_once_it_is_back(api:
         tracking, _ = submit(api, channel="cagri-merkezi", categoryCode="ZABITA-ISGAL")
         time.sleep(3)
         row = request_row(tracking)
-        assert row is not None and row["status"] == "alindi" and row["process_instance_key"] is None
+        assert row is not None and row["status"] == "alindi" and row["process_instance_id"] is None
         assert api.get("/health").json()["checks"]["engine"] != "ok"
     finally:
         stack.start_camunda(layout, install.find_java_home())

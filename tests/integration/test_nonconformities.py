@@ -49,7 +49,7 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     )
     assert nc["found_by"] == "demo"  # who completed the closure check in Tasklist
 
-    child = int(nc["process_instance_key"])
+    child = int(nc["process_instance_id"])
     task = camunda.wait_for_task(child, "uygunsuzluk-karari")
     assert task["candidateGroups"] == ["halkla-iliskiler"]
     # Tasklist imports a task's variables a moment after the task itself.
@@ -105,7 +105,7 @@ def test_redirected_request_notifies_the_institution_and_the_citizen_and_closes(
     reason = "Çukur su hattı arızasından kaynaklanıyor; MESKİ'nin görev alanında."
     complete(
         camunda,
-        int(nc["process_instance_key"]),
+        int(nc["process_instance_id"]),
         "uygunsuzluk-karari",
         {"decision": "yonlendir", "institutionCode": "MESKI", "justification": reason},
     )
@@ -128,7 +128,7 @@ def test_a_decision_without_justification_or_institution_goes_back_with_the_reas
 ) -> None:
     tracking, _, _ = _closure_finds_a_nonconformity(api, camunda)
     nc = nonconformity_of_request(wait_status(tracking, "uygunsuzluk")["id"])
-    child = int(nc["process_instance_key"])
+    child = int(nc["process_instance_id"])
     first = complete(
         camunda, child, "uygunsuzluk-karari", {"decision": "yonlendir", "justification": "Görev alanı dışı."}
     )
@@ -200,11 +200,11 @@ def test_standalone_nonconformity_opens_a_finding_and_a_dif_without_a_decision(
     dif = dif_of(reported["id"])
     assert (
         camunda.search_tasks(
-            processInstanceKey=str(row["process_instance_key"]), taskDefinitionId="uygunsuzluk-karari"
+            processInstanceKey=str(row["process_instance_id"]), taskDefinitionId="uygunsuzluk-karari"
         )
         == []
     )
-    task = camunda.wait_for_task(int(dif["process_instance_key"]), "eylemleri-planla")
+    task = camunda.wait_for_task(int(dif["process_instance_id"]), "eylemleri-planla")
     assert task["candidateGroups"] == ["mudur-temizlik"]
     (opened,) = wait_mail(mailbox_dir, to="temizlik.mudur@belediye.local", containing=dif["number"])
     assert "İğdır caddesindeki çöp konteynerlerinin" in body_of(opened)
@@ -279,7 +279,7 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
     reason = "İş kalıcı yapılmamış; yeniden ele alınmalı."
     complete(
         camunda,
-        int(row["process_instance_key"]),
+        int(row["process_instance_id"]),
         "uygunsuzluk-karari",
         {"decision": "yeniden-ac", "justification": reason},
     )
@@ -288,8 +288,8 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
 
     # Its own process had ended: a new instance routes it to the directorate again.
     again = wait_status(tracking, "mudurlukte")
-    assert again["process_instance_key"] != first_instance
-    camunda.wait_for_task(int(again["process_instance_key"]), "talebi-degerlendir")
+    assert again["process_instance_id"] != first_instance
+    camunda.wait_for_task(int(again["process_instance_id"]), "talebi-degerlendir")
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("yanitlandi") < kinds.index("yeniden-acildi") < len(kinds) - 1
     assert api.get(f"/requests/{tracking}").json()["closedAt"] is None

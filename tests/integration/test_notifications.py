@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from services.bootstrap import Container
-from services.mailbox import read_mailbox
+from deploy.local.mailbox import read_mailbox
 from services.notifications import Mail, send_once
 
 TURKISH = "Çağrı Işıklı, Şişli, İğdır: ÖĞÜŞİÇ öğüşıç"

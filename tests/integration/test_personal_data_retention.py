@@ -81,11 +81,11 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.uow,
         request_id=request.id,
         category_code="YOL-CUKUR",
-        process_instance_key=key,
-        element_instance_key=key + 1,
+        process_instance_id=key,
+        activity_instance_id=key + 1,
     )
     await requests.notify_directorate(
-        container.uow, container.mailer, request_id=request.id, element_instance_key=key + 2, tasklist_url="-"
+        container.uow, container.mailer, request_id=request.id, activity_instance_id=key + 2, tasklist_url="-"
     )
     await requests.ask_citizen(
         container.uow,
@@ -93,7 +93,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.sms,
         request_id=request.id,
         question="Çukur hangi binanın önünde?",
-        element_instance_key=key + 3,
+        activity_instance_id=key + 3,
     )
     requests.accept_reply(
         container.uow, tracking_code=request.tracking_code, text=f"{ADDRESS} önünde. {NAME}, 0542 987 6543"
@@ -107,7 +107,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
             "outcome": "yapildi",
             "resolution": f"{NAME.upper()} arandı (05429876543); çukur kapatıldı.",
         },
-        element_instance_key=key + 4,
+        activity_instance_id=key + 4,
     )
     await requests.answer_citizen(
         container.uow,
@@ -115,7 +115,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.sms,
         request_id=request.id,
         outcome="yapildi",
-        element_instance_key=key + 5,
+        activity_instance_id=key + 5,
     )
     return request
 
@@ -132,7 +132,7 @@ def _report_nonconformity(container: Container, request: CitizenRequest) -> Nonc
         ),
     )
     nonconformities.record(
-        container.uow, nonconformity_id=nc.id, request_id=None, process_instance_key=_key()
+        container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id=_key()
     )
     nonconformities.open_finding(container.uow, nonconformity_id=nc.id)
     return nc
@@ -352,7 +352,7 @@ async def _start_by_hand() -> int:
     channel = create_insecure_channel(grpc_address=get_settings().zeebe_gateway_address)
     try:
         created = await ZeebeClient(channel).run_process(PROCESS)
-        return int(created.process_instance_key)
+        return int(created.process_instance_id)
     finally:
         await channel.close()
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from services import catalogue
 from services import citizen_requests as requests
 from services.bootstrap import Container
-from services.mailbox import read_mailbox
+from deploy.local.mailbox import read_mailbox
 from services.models import RequestEvent
 
 
@@ -58,14 +58,14 @@ async def test_routing_and_notifying_twice_records_once_and_mails_once(
             container.uow,
             request_id=request_id,
             category_code="TEMIZLIK-COP",
-            process_instance_key=1,
-            element_instance_key=4242,
+            process_instance_id=1,
+            activity_instance_id=4242,
         )
         await requests.notify_directorate(
             container.uow,
             container.mailer,
             request_id=request_id,
-            element_instance_key=4243,
+            activity_instance_id=4243,
             tasklist_url="http://tasklist",
         )
     assert routing.directorate_code == "TEMIZLIK"
@@ -82,15 +82,15 @@ async def test_each_overdue_timer_firing_is_a_new_notice_but_a_redelivery_is_not
         container.uow,
         request_id=request_id,
         category_code="TEMIZLIK-COP",
-        process_instance_key=1,
-        element_instance_key=1,
+        process_instance_id=1,
+        activity_instance_id=1,
     )
     counts = [
         await requests.escalate_overdue(
             container.uow,
             container.mailer,
             request_id=request_id,
-            element_instance_key=key,
+            activity_instance_id=key,
             tasklist_url="http://tasklist",
         )
         for key in (10, 10, 11)

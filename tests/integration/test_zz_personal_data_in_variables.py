@@ -96,7 +96,7 @@ def citizens(container: Container) -> PersonalData:
     data = PersonalData()
     with container.uow() as uow:
         rows = uow.session.execute(
-            select(CitizenContact, CitizenRequest.process_instance_key).join(
+            select(CitizenContact, CitizenRequest.process_instance_id).join(
                 CitizenRequest, CitizenRequest.id == CitizenContact.request_id
             )
         )

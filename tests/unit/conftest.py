@@ -1,5 +1,5 @@
 """Unit tests need no engine. Those that touch the database use a real PostgreSQL: the one in
-TEST_DATABASE_URL, else the local stack's `kalite_test` (started if needed). The database is created when
+TEST_DATABASE_URL, else the local stack's `kalite_test` (its PostgreSQL alone is started if needed). The database is created when
 missing and migrated once per run; every test runs in a transaction that is rolled back.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from deploy.local.identity import LocalIssuer
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
-from services.mailbox import start_mailbox
+from deploy.local.mailbox import start_mailbox
 from tests.credentials import AsCaller, create_channel_keys, serve_issuer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,16 +54,16 @@ def _create_database_if_missing(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url() -> str:
     """The migrated test database: TEST_DATABASE_URL, else the local stack's `kalite_test`
-    (the stack is started for it when it is not up). Unreachable is a failure, never a skip."""
+    (the stack's PostgreSQL is started for it, nothing else). Unreachable is a failure, never a skip."""
     url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
     try:
         _create_database_if_missing(url)
     except OperationalError:
         if os.environ.get("TEST_DATABASE_URL"):
             raise
-        request.getfixturevalue("stack")
+        subprocess.run([sys.executable, "-m", "deploy.local.stack", "postgres"], cwd=REPO, check=True)
         _create_database_if_missing(url)
     config = Config(str(REPO / "alembic.ini"))
     config.attributes["database_url"] = url
@@ -97,7 +99,7 @@ def settings(database_url: str, mailbox: tuple[int, Path], tmp_path: Path, issue
         smtp_port=mailbox[0],
         data_dir=tmp_path,
         # No engine in unit tests: a port nothing listens on.
-        zeebe_gateway_address=f"127.0.0.1:{free_port()}",
+        engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
     )
 
 

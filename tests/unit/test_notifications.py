@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from services.bootstrap import Container
 from services.config import Settings
-from services.mailbox import read_mailbox
+from deploy.local.mailbox import read_mailbox
 from services.models import Notification
 from services.notifications import Mail, SmtpMailer, build_message, send_once
 
@@ -46,7 +46,7 @@ async def test_turkish_headers_and_body_survive_smtp(settings: Settings, mailbox
 
 
 def test_mailbox_files_are_complete_eml_with_sortable_names(mailbox: tuple[int, Path]) -> None:
-    from services.mailbox import MailboxHandler
+    from deploy.local.mailbox import MailboxHandler
 
     handler = MailboxHandler(mailbox[1])
     first = handler.store(b"Subject: bir\r\n\r\nbir\r\n")

@@ -1,7 +1,8 @@
 """The local mailbox: a real SMTP server that keeps every received message as an .eml file.
 
 Production points the SMTP settings at the municipality's server instead.
-`kalite-mailbox` runs it on SMTP_HOST:SMTP_PORT, storing under DATA_DIR/mailbox.
+`python -m deploy.local.mailbox` (started by `make up`) runs it on SMTP_HOST:SMTP_PORT, storing
+under DATA_DIR/mailbox.
 """
 
 from __future__ import annotations
@@ -80,3 +81,7 @@ def main() -> None:
         asyncio.run(wait_for_signal())
     finally:
         controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The engine's users, groups and authorizations for Tasklist, made idempotently by `make up`.
+
+Groups: every candidate group the diagrams name (the roles' groups and each directorate's staff
+and director groups from the catalogue); users: the sample users of `users.json` (one per role,
+password `demo`) with their memberships. Every group may open Tasklist, see the shared filters and
+read the process definitions (for the forms); the engine itself grants a candidate group the
+right to work on the tasks it is a candidate for. `demo` is the engine's administrator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from services.operaton import Operaton
+from services.process_engine import EngineRefused
+
+REPO = Path(__file__).resolve().parents[2]
+USERS = Path(__file__).with_name("users.json")
+CATALOGUE = REPO / "services" / "data" / "katalog.json"
+
+ADMIN_GROUP = "operaton-admin"  # the engine's built-in administrators' group
+ROLE_GROUPS = {
+    "operator": ["operatorler"],
+    "public-relations": ["halkla-iliskiler"],
+    "ims-office": ["eys-sefligi"],
+    "administrator": [ADMIN_GROUP, "sistem-yoneticileri"],
+}
+GROUP_NAMES = {
+    "operatorler": "Çağrı merkezi operatörleri",
+    "halkla-iliskiler": "Halkla İlişkiler Müdürlüğü",
+    "sistem-yoneticileri": "Sistem yöneticileri",
+    ADMIN_GROUP: "Motor yöneticileri",
+}
+# Authorization resource types and permissions (Operaton's numbering and names).
+APPLICATION, FILTER, PROCESS_DEFINITION = 0, 5, 6
+GRANT = 1
+
+
+def _groups(catalogue: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    yield from GROUP_NAMES.items()
+    for directorate in catalogue["directorates"]:
+        yield directorate["staffGroup"], f"{directorate['name']} — personel"
+        yield directorate["directorGroup"], f"{directorate['name']} — müdür"
+    for office in catalogue.get("offices", []):
+        yield office["staffGroup"], office["name"]
+
+
+def _memberships(user: dict[str, Any], catalogue: dict[str, Any]) -> list[str]:
+    directorates = {d["code"]: d for d in catalogue["directorates"]}
+    groups: list[str] = []
+    for role in user["roles"]:
+        groups += ROLE_GROUPS.get(role, [])
+        directorate = directorates.get(user.get("directorate", ""))
+        if role == "directorate-staff" and directorate:
+            groups.append(directorate["staffGroup"])
+        if role == "director" and directorate:
+            groups += [directorate["directorGroup"], directorate["staffGroup"]]
+    return groups
+
+
+def _ensure(engine: Operaton, create: str, body: dict[str, Any]) -> bool:
+    """Create, or leave what exists; True when it was created."""
+    try:
+        engine.call("POST", create, json=body)
+    except EngineRefused as error:
+        if "exist" in error.message.lower() or "duplicate" in error.message.lower():
+            return False
+        raise
+    return True
+
+
+def _grant(
+    engine: Operaton, group: str, resource_type: int, resource_id: str, permissions: list[str]
+) -> None:
+    existing = engine.json(
+        "GET",
+        "/authorization",
+        params={"groupIdIn": group, "resourceType": resource_type, "resourceId": resource_id},
+    )
+    if existing:
+        return
+    engine.call(
+        "POST",
+        "/authorization/create",
+        json={
+            "type": GRANT,
+            "permissions": permissions,
+            "groupId": group,
+            "resourceType": resource_type,
+            "resourceId": resource_id,
+        },
+    )
+
+
+def ensure_identity(engine: Operaton) -> tuple[int, int]:
+    """Groups, users, memberships and authorizations; returns (groups, users) made now."""
+    catalogue = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    made_groups = made_users = 0
+    groups = dict(_groups(catalogue))
+    for group_id, name in groups.items():
+        made_groups += _ensure(engine, "/group/create", {"id": group_id, "name": name, "type": "WORKFLOW"})
+        if group_id != ADMIN_GROUP:
+            _grant(engine, group_id, APPLICATION, "tasklist", ["ACCESS"])
+            _grant(engine, group_id, FILTER, "*", ["READ"])
+            _grant(engine, group_id, PROCESS_DEFINITION, "*", ["READ", "READ_TASK", "READ_INSTANCE"])
+    for user in json.loads(USERS.read_text(encoding="utf-8")):
+        first, _, last = user["name"].rpartition(" ")
+        made_users += _ensure(
+            engine,
+            "/user/create",
+            {
+                "profile": {
+                    "id": user["username"],
+                    "firstName": first or user["name"],
+                    "lastName": last,
+                    "email": f"{user['username']}@belediye.local",
+                },
+                "credentials": {"password": user["password"]},
+            },
+        )
+        for group_id in _memberships(user, catalogue):
+            if not engine.json("GET", "/user", params={"id": user["username"], "memberOfGroup": group_id}):
+                engine.call("PUT", f"/group/{group_id}/members/{user['username']}")
+    return made_groups, made_users
