@@ -51,6 +51,7 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	cd $(NODE_DIR) && npx --no-install bpmnlint ../../bpmn/*.bpmn
+	cd $(NODE_DIR) && npm test --silent && npm run --silent validate-templates
 
 ## Benchmark against the running stack (`make up` first); never part of `make test`.
 ## Options: make bench ARGS="--requests 2000 --concurrency 16" or ARGS="--rate 50 --duration 60"

@@ -160,7 +160,7 @@ def remove(uow_factory: UnitOfWorkFactory, *, dif_id: uuid.UUID, evidence_id: uu
         uow.commit()
 
 
-def summary(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> tuple[int | None, dict[str, str]]:
+def summary(uow_factory: UnitOfWorkFactory, dif_id: uuid.UUID) -> tuple[str | None, dict[str, str]]:
     """The DİF's process instance and, per action id, its files one per line: what the action's
     Tasklist form shows."""
     with uow_factory() as uow:

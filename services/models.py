@@ -60,8 +60,16 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set (and committed) before each publish: another dispatcher leaves the row alone until
     # OUTBOX_LEASE has passed, so a start still in flight at the engine is never sent twice.
-    attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    starts_process: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    attempted_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="last publish attempt, committed before it (a lease against a second publisher)",
+    )
+    starts_process: Mapped[bool] = mapped_column(
+        Boolean,
+        default=True,
+        server_default=true(),
+        comment="true: starts an instance; false: goes to the waiting instance of the business key",
+    )
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

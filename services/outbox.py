@@ -11,7 +11,9 @@ The engine does not deduplicate starts: the same message twice makes two instanc
    before (answer lost, dispatcher or engine killed mid-send) is first looked up in the engine's
    history; when an instance with that start id exists, running or ended, the row is done.
 3. **Messages to a waiting instance** (`starts_process` false) go to the instance with the row's
-   business key; when none waits any more (delivered already, or the wait ended) the row is done.
+   business key. The engine keeps no message that nothing waits for, so one that comes a moment
+   early is tried again for `UNAWAITED_MESSAGE_SECONDS`; after that nothing waits any more
+   (delivered already, or the wait ended) and the row is done.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ log = logging.getLogger(__name__)
 
 ENGINE_CALL_SECONDS = 15  # the adapter's HTTP timeout
 LEASE_SECONDS = 2 * ENGINE_CALL_SECONDS + 5
+# The engine keeps no message for an instance that does not wait for it yet (a citizen's reply
+# can come a moment before the engine reaches the wait): such a message is tried this long.
+UNAWAITED_MESSAGE_SECONDS = 120
+
+
+class NothingWaitsYet(Exception):
+    """A message no instance waits for (yet): tried again until UNAWAITED_MESSAGE_SECONDS."""
 
 
 def enqueue_message(
@@ -86,10 +95,12 @@ def lease_pending(session: Session, batch: int) -> list[OutboxMessage]:
 def send(engine: ProcessEngine, row: OutboxMessage) -> str:
     """Deliver one row; returns what happened (for the log). Raises when the engine is away."""
     if not row.starts_process:
-        delivered = engine.correlate(
-            row.message_name, business_key=row.correlation_key, variables=row.variables
-        )
-        return "delivered" if delivered else "nothing waits for it"
+        if engine.correlate(row.message_name, business_key=row.correlation_key, variables=row.variables):
+            return "delivered"
+        if datetime.now(UTC) - row.created_at < timedelta(seconds=UNAWAITED_MESSAGE_SECONDS):
+            raise NothingWaitsYet(f"no instance of {row.correlation_key} waits for {row.message_name} yet")
+        # Delivered before (an answer lost) or the wait ended (timed out): nothing to do.
+        return "nothing waits for it any more"
     if row.attempts > 1 and (instance := engine.started_instance(str(row.id))):
         return f"had started {instance}"
     instance = engine.start_by_message(
@@ -141,6 +152,9 @@ async def dispatch_pending(
             async with limit:
                 try:
                     outcome = await asyncio.to_thread(send, engine, row)
+                except NothingWaitsYet as error:
+                    await asyncio.to_thread(record, uow_factory, row.id, str(error))
+                    continue
                 except Exception as error:  # the engine is away or refused: retry next round
                     failed.set()
                     log.warning("outbox %s not sent yet: %s", row.id, error)

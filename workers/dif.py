@@ -69,8 +69,10 @@ APPROVAL_FIELDS: dict[str, Callable[[ApprovalVariables], tuple[str | None, str |
 
 
 class EscalateApprovalVariables(DifRef):
-    # From the diagram's "DİF ayarları": the levels told in turn while the approval waits.
-    approval_escalation_levels: list[str] | None = Field(None, alias="approvalEscalationLevels")
+    # From the diagram's "DİF ayarları": the levels told in turn while the approval waits. Required
+    # here (an incident when missing or empty): a BPMN error no boundary catches would end the
+    # escalation branch silently in Camunda 7.
+    approval_escalation_levels: list[str] = Field(alias="approvalEscalationLevels", min_length=1)
 
 
 class ArchiveVariables(DifRef):
@@ -181,7 +183,7 @@ def router(container: Container) -> Router:
             uow,
             mailer,
             dif_id=v.dif_id,
-            chain=list(v.approval_escalation_levels or []),
+            chain=v.approval_escalation_levels,
             activity_instance_id=task.activity_instance_id,
             tasklist_url=settings.tasklist_url,
         )

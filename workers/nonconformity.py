@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services import nonconformities
 from services.bootstrap import Container
@@ -26,6 +26,14 @@ class Origin(BaseModel):
 
     nonconformity_id: uuid.UUID | None = Field(None, alias="nonconformityId")
     request_id: uuid.UUID | None = Field(None, alias="requestId")
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> "Origin":
+        # Neither is a broken start, not a person's mistake: an incident (Camunda 7 would just end
+        # the execution, logging it, on a BPMN error no boundary catches).
+        if self.nonconformity_id is None and self.request_id is None:
+            raise ValueError("requestId or nonconformityId is required")
+        return self
 
 
 class DecisionVariables(NonconformityRef):

@@ -152,7 +152,6 @@ class Worker:
     ) -> None:
         self._client = client
         self._by_topic = {s.topic: s for r in routers for s in r.subscriptions}
-        self._slots = asyncio.Semaphore(max_tasks)
         self._max_tasks = max_tasks
         self._grace = grace_seconds
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -197,9 +196,12 @@ class Worker:
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 continue
             for row in rows:
-                task = ExternalTask.from_engine(row)
-                self._running[task.id] = asyncio.create_task(self._handle(task))
-                self._running[task.id].add_done_callback(lambda _, tid=task.id: self._running.pop(tid, None))
+                self._start(ExternalTask.from_engine(row))
+
+    def _start(self, task: ExternalTask) -> None:
+        handling = asyncio.create_task(self._handle(task))
+        self._running[task.id] = handling
+        handling.add_done_callback(lambda _: self._running.pop(task.id, None))
 
     async def stop(self) -> None:
         """Stop fetching; running handlers get `grace_seconds`, then their tasks are handed back."""
@@ -280,8 +282,30 @@ class Worker:
                 ),
             )
         else:
-            await self._report(task, self._client.complete(task.id, result))
-            log.info("task %s (%s) completed", task.id, task.topic)
+            try:
+                await self._client.complete(task.id, result)
+            except EngineRefused as error:
+                if error.status != 500:
+                    log.info("task %s no longer ours (%s): dropped", task.id, error)
+                    return
+                # The engine refused what follows the step (an expression or a gateway of the
+                # diagram failed) and rolled back: make it an incident a person sees in Cockpit.
+                await self._report(
+                    task,
+                    self._client.failure(
+                        task.id,
+                        message=mask(f"The engine refused this step's result: {error.message}")[:500],
+                        details=mask(error.message),
+                        retries=0,
+                        retry_timeout_ms=0,
+                    ),
+                )
+            except EngineUnavailable as error:
+                log.warning(
+                    "task %s: completion not delivered (%s); it will be delivered again", task.id, error
+                )
+            else:
+                log.info("task %s (%s) completed", task.id, task.topic)
 
     async def _report(self, task: ExternalTask, call: Awaitable[None]) -> None:
         """Send the outcome; a task gone meanwhile (cancelled by a boundary event, its lock

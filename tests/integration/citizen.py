@@ -15,7 +15,23 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from services.config import get_settings
-from tests.integration.camunda_web import CamundaWeb, poll
+from tests.integration.tasklist import complete, poll
+
+__all__ = [
+    "TURKISH_DESCRIPTION",
+    "body_of",
+    "complete",
+    "events",
+    "instance_of",
+    "mails",
+    "normalise_phone",
+    "payload",
+    "request_row",
+    "sms_messages",
+    "submit",
+    "wait_mail",
+    "wait_status",
+]
 
 TURKISH_DESCRIPTION = (
     "Gazi Mahallesi Şehit İlhan Sokak'ta büyük bir çukur var; araçlar ığdır yönüne dönerken zorlanıyor."
@@ -88,12 +104,14 @@ def events(tracking: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def instance_of(tracking: str) -> int:
+def instance_of(tracking: str, timeout: float = 60) -> str:
+    """The id of the request's process instance, once the outbox has started it."""
     row = poll(
         lambda: r if (r := request_row(tracking)) and r["process_instance_id"] else None,
         what=f"the process instance of {tracking}",
+        timeout=timeout,
     )
-    return int(row["process_instance_id"])
+    return str(row["process_instance_id"])
 
 
 def wait_status(tracking: str, status: str, timeout: float = 60) -> dict[str, Any]:
@@ -148,17 +166,6 @@ def sms_messages(sms_dir: Path, phone: str) -> list[dict[str, Any]]:
         for p in sorted(sms_dir.glob("*.json"))
         if (m := json.loads(p.read_text(encoding="utf-8")))["to"] == phone
     ]
-
-
-def complete(
-    camunda: CamundaWeb, instance: int, element: str, variables: dict[str, Any], assignee: str = "demo"
-) -> dict[str, Any]:
-    """As a person in Tasklist: find the task, claim it, fill the form, complete it."""
-    task = camunda.wait_for_task(instance, element)
-    if task.get("assignee") != assignee:  # the diagram may have assigned it already
-        camunda.assign_task(task["id"], assignee)
-    camunda.complete_task(task["id"], variables)
-    return task
 
 
 def normalise_phone(phone: str) -> str:

@@ -1,4 +1,6 @@
-"""Helpers for nonconformities and DİFs: reading our records as the API and the database show them."""
+"""Helpers for nonconformities and DİFs: reading our records as the API and the database show them,
+and the DİF's steps as their people do them in Tasklist (the directorate's director plans and
+approves, each action's owner, an engine user, works their own action)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from services.config import get_settings
-from tests.integration.camunda_web import CamundaWeb, poll
-from tests.integration.citizen import complete
+from services.operaton import Operaton
+from services.process_engine import HumanTask
+from tests.integration.tasklist import complete, poll
 
 AUDIT_FINDING = (
     "Şikâyet kayıtlarında İğdır caddesindeki çöp konteynerlerinin üç gündür boşaltılmadığı görüldü."
@@ -98,19 +101,28 @@ def report(api: httpx.Client, directorate: str = "TEMIZLIK", **overrides: Any) -
 
 
 def plan(
-    camunda: CamundaWeb,
-    instance: int,
+    engine: Operaton,
+    instance: str,
     actions: list[dict[str, Any]],
     root_cause: str = "Toplama rotası güncel değil.",
-) -> dict[str, Any]:
-    return complete(camunda, instance, "eylemleri-planla", {"rootCause": root_cause, "actions": actions})
+    director: str = "yol.mudur",
+) -> HumanTask:
+    """The directorate's director fills in the root cause and the actions in Tasklist."""
+    return complete(
+        engine,
+        instance,
+        "eylemleri-planla",
+        {"rootCause": root_cause, "actions": actions},
+        assignee=director,
+    )
 
 
-def action(description: str, due: str, responsible: str = "demo") -> dict[str, Any]:
+def action(description: str, due: str, responsible: str = "yol.personel") -> dict[str, Any]:
+    """One planned action; its owner is an engine user, who works the action's task in Tasklist."""
     return {
         "description": description,
         "responsible": responsible,
-        "responsibleEmail": f"{responsible}.personel@belediye.local",
+        "responsibleEmail": f"{responsible}@belediye.local",
         "dueDate": due,
     }
 
@@ -127,38 +139,34 @@ def upload(
     return api.post(
         f"/difs/{dif_id}/actions/{action_id}/evidence",
         files={"file": (name, content, content_type)},
-        data={"uploadedBy": "demo"},
     )
 
 
-def tasks_of(camunda: CamundaWeb, instance: int, element: str, count: int) -> list[dict[str, Any]]:
+def tasks_of(engine: Operaton, instance: str, activity: str, count: int) -> list[HumanTask]:
     return poll(
         lambda: (
             t
-            if len(
-                t := camunda.search_tasks(
-                    processInstanceKey=str(instance), taskDefinitionId=element, state="CREATED"
-                )
-            )
-            >= count
+            if len(t := engine.tasks(processInstanceId=instance, taskDefinitionKey=activity)) >= count
             else None
         ),
-        what=f"{count} open {element} task(s) of {instance}",
+        what=f"{count} open {activity} task(s) of {instance}",
     )
 
 
-def task_variables(camunda: CamundaWeb, task_id: str) -> dict[str, Any]:
-    """What the task's form is filled from (Tasklist's variables of the task)."""
-    import json
-
-    response = camunda.send("POST", f"/v1/tasks/{task_id}/variables/search", json={})
-    response.raise_for_status()
-    return {v["name"]: json.loads(v["value"]) for v in response.json()}
+def candidate_groups(engine: Operaton, task_id: str) -> list[str]:
+    """The groups Tasklist offers the task to (its candidate identity links)."""
+    links = engine.json("GET", f"/task/{task_id}/identity-links", params={"type": "candidate"})
+    return sorted(link["groupId"] for link in links if link.get("groupId"))
 
 
-def task_variable(camunda: CamundaWeb, task_id: str, name: str) -> Any:
-    """A variable of the task once Tasklist has imported it (it lags the engine a little)."""
+def task_variables(engine: Operaton, task_id: str) -> dict[str, Any]:
+    """What the task's form is filled from (the variables Tasklist reads for the task)."""
+    return engine.task_variables(task_id)
+
+
+def task_variable(engine: Operaton, task_id: str, name: str) -> Any:
+    """A variable of the task, once it is set (some are set by a worker or the API meanwhile)."""
     return poll(
-        lambda: v if (v := task_variables(camunda, task_id).get(name)) is not None else None,
+        lambda: v if (v := task_variables(engine, task_id).get(name)) is not None else None,
         what=f"variable {name} of task {task_id}",
     )

@@ -225,7 +225,7 @@ def test_quality_records_changed_and_deleted_are_recorded_with_their_status(cont
             container.uow,
             nonconformity_id=nc.id,
             request_id=None,
-            process_instance_id=uuid.uuid4().int % 2**52,
+            process_instance_id=str(uuid.uuid4()),
         )
     with audit.acting_as("worker:bulgu-ve-dif-ac"):
         dif = nonconformities.open_finding(container.uow, nonconformity_id=nc.id)

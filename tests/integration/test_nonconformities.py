@@ -1,16 +1,21 @@
 """Nonconforming services (clauses 5.2-5.4) on the real engine, PostgreSQL and SMTP: from a request's
-closure check and reported on their own; reopen, redirect; the finding and its DİF."""
+closure check and reported on their own; reopen, redirect; the finding and its DİF. Each human step
+is done in Tasklist by its person: the directorate's staff (yol.personel) and Public Relations
+(halkla.iliskiler: the closure check and the decision)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.integration.camunda_web import CamundaWeb, poll
-from tests.integration.citizen import body_of, complete, events, instance_of, submit, wait_mail, wait_status
+from services.operaton import Operaton
+from services.process_engine import HumanTask
+from tests.integration.citizen import body_of, events, instance_of, submit, wait_mail, wait_status
 from tests.integration.quality import (
+    candidate_groups,
     dif_of,
     nonconformity,
     nonconformity_of_request,
@@ -19,27 +24,57 @@ from tests.integration.quality import (
     task_variable,
     task_variables,
 )
+from tests.integration.tasklist import complete, person, poll
 
+STAFF = "yol.personel"  # YOL-CUKUR's directorate
+PUBLIC_RELATIONS = "halkla.iliskiler"
 CLOSURE_NOTE = "Yerinde kontrolde çukur hâlâ açık; asfalt yalnızca üstten serpilmiş."
 
 
-def _closure_finds_a_nonconformity(api: httpx.Client, camunda: CamundaWeb) -> tuple[str, dict[str, Any], int]:
+def _closure_finds_a_nonconformity(api: httpx.Client, engine: Operaton) -> tuple[str, dict[str, Any], str]:
     tracking, body = submit(api)
     instance = instance_of(tracking)
     complete(
-        camunda, instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Çukur kapatıldı."}
+        engine,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "yapildi", "resolution": "Çukur kapatıldı."},
+        assignee=STAFF,
     )
     complete(
-        camunda, instance, "kapatma-kontrolu", {"closureDecision": "uygun-degil", "closureNote": CLOSURE_NOTE}
+        engine,
+        instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun-degil", "closureNote": CLOSURE_NOTE},
+        assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "uygunsuzluk")
     return tracking, body, instance
 
 
+def _decide(engine: Operaton, instance: str, variables: dict[str, Any]) -> HumanTask:
+    """Public Relations decides on the nonconformity in Tasklist."""
+    return complete(engine, instance, "uygunsuzluk-karari", variables, assignee=PUBLIC_RELATIONS)
+
+
+def _decision_task_back(engine: Operaton, instance: str, handled: set[str]) -> HumanTask:
+    return poll(
+        lambda: next(
+            (
+                t
+                for t in engine.tasks(processInstanceId=instance, taskDefinitionKey="uygunsuzluk-karari")
+                if t.id not in handled
+            ),
+            None,
+        ),
+        what="the decision task back",
+    )
+
+
 def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path
 ) -> None:
-    tracking, body, instance = _closure_finds_a_nonconformity(api, camunda)
+    tracking, body, instance = _closure_finds_a_nonconformity(api, engine)
     request_id = wait_status(tracking, "uygunsuzluk")["id"]
     nc = nonconformity_of_request(request_id)
     assert (nc["source"], nc["directorate_code"], nc["description"]) == (
@@ -47,40 +82,45 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
         "YOL",
         CLOSURE_NOTE,
     )
-    assert nc["found_by"] == "demo"  # who completed the closure check in Tasklist
+    assert nc["found_by"] == PUBLIC_RELATIONS  # who completed the closure check in Tasklist
 
-    child = int(nc["process_instance_id"])
-    task = camunda.wait_for_task(child, "uygunsuzluk-karari")
-    assert task["candidateGroups"] == ["halkla-iliskiler"]
-    # Tasklist imports a task's variables a moment after the task itself.
-    seen = poll(
-        lambda: v if "institutions" in (v := task_variables(camunda, task["id"])) else None,
-        what="the decision task's variables in Tasklist",
-    )
+    child = str(nc["process_instance_id"])
+    task = engine.wait_for_task(child, "uygunsuzluk-karari")
+    assert candidate_groups(engine, task.id) == ["halkla-iliskiler"]
+    # What Public Relations' Tasklist fills the decision form from.
+    seen = task_variables(person(PUBLIC_RELATIONS), task.id)
     assert seen["nonconformityDescription"] == CLOSURE_NOTE
     assert {"label": "MESKİ Genel Müdürlüğü (su ve kanalizasyon)", "value": "MESKI"} in seen["institutions"]
-    form = camunda.form("uygunsuzluk-karari", task["processDefinitionKey"])
-    assert "Gerekçe" in form["schema"]
+    form = person(PUBLIC_RELATIONS).deployed_form(task.id)
+    assert form["id"] == "uygunsuzluk-karari"
+    assert "Gerekçe" in json.dumps(form, ensure_ascii=False)
 
     reason = "Asfalt yaması standarda uygun değil; yeniden yapılmalı."
-    complete(camunda, child, "uygunsuzluk-karari", {"decision": "yeniden-ac", "justification": reason})
+    _decide(engine, child, {"decision": "yeniden-ac", "justification": reason})
     (reopened,) = wait_mail(mailbox_dir, to="yol.bakim@belediye.local", containing=nc["number"])
     assert reason in body_of(reopened) and CLOSURE_NOTE in body_of(reopened)
     wait_status(tracking, "yeniden-acildi")
 
     # Back at the directorate in the same request instance, with its history kept.
     complete(
-        camunda,
+        engine,
         instance,
         "talebi-degerlendir",
         {"outcome": "yapildi", "resolution": "Yama söküldü, yeniden asfaltlandı."},
+        assignee=STAFF,
     )
-    complete(camunda, instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    complete(
+        engine,
+        instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun", "closureNote": ""},
+        assignee=PUBLIC_RELATIONS,
+    )
     (answer,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing="yeniden asfaltlandı")
     assert tracking in body_of(answer)
     row = wait_status(tracking, "kapatildi")
     assert row["answer"] == "olumlu"
-    camunda.wait_for_instance_state(instance, "COMPLETED")
+    engine.wait_for_state(instance, "COMPLETED")
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("uygunsuzluk-kaydedildi") < kinds.index("yeniden-acildi") < kinds.index("yanitlandi")
 
@@ -88,7 +128,7 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     assert (recorded["decision"], recorded["justification"], recorded["decided_by"]) == (
         "yeniden-ac",
         reason,
-        "demo",
+        PUBLIC_RELATIONS,
     )
     dif = dif_of(nc["id"])
     wait_mail(mailbox_dir, to="yol.mudur@belediye.local", containing=dif["number"])
@@ -98,15 +138,14 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
 
 
 def test_redirected_request_notifies_the_institution_and_the_citizen_and_closes(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path
 ) -> None:
-    tracking, body, instance = _closure_finds_a_nonconformity(api, camunda)
+    tracking, body, instance = _closure_finds_a_nonconformity(api, engine)
     nc = nonconformity_of_request(wait_status(tracking, "uygunsuzluk")["id"])
     reason = "Çukur su hattı arızasından kaynaklanıyor; MESKİ'nin görev alanında."
-    complete(
-        camunda,
-        int(nc["process_instance_id"]),
-        "uygunsuzluk-karari",
+    _decide(
+        engine,
+        str(nc["process_instance_id"]),
         {"decision": "yonlendir", "institutionCode": "MESKI", "justification": reason},
     )
     (to_meski,) = wait_mail(mailbox_dir, to="bilgi@meski.local", containing=tracking)
@@ -116,7 +155,7 @@ def test_redirected_request_notifies_the_institution_and_the_citizen_and_closes(
     assert "MESKİ Genel Müdürlüğü" in body_of(to_citizen)
     row = wait_status(tracking, "kuruma-yonlendirildi")
     assert row["answer"] == "yonlendirildi" and row["closed_at"] is not None
-    camunda.wait_for_instance_state(instance, "COMPLETED")
+    engine.wait_for_state(instance, "COMPLETED")
     status = api.get(f"/requests/{tracking}").json()
     assert "MESKİ" in status["history"][-1]["text"]
     assert nonconformity(nc["id"], status="dif-acik")["institution_code"] == "MESKI"
@@ -124,63 +163,26 @@ def test_redirected_request_notifies_the_institution_and_the_citizen_and_closes(
 
 
 def test_a_decision_without_justification_or_institution_goes_back_with_the_reason(
-    api: httpx.Client, camunda: CamundaWeb
+    api: httpx.Client, engine: Operaton
 ) -> None:
-    tracking, _, _ = _closure_finds_a_nonconformity(api, camunda)
+    tracking, _, _ = _closure_finds_a_nonconformity(api, engine)
     nc = nonconformity_of_request(wait_status(tracking, "uygunsuzluk")["id"])
-    child = int(nc["process_instance_id"])
-    first = complete(
-        camunda, child, "uygunsuzluk-karari", {"decision": "yonlendir", "justification": "Görev alanı dışı."}
-    )
-    again = poll(
-        lambda: next(
-            (
-                t
-                for t in camunda.search_tasks(
-                    processInstanceKey=str(child), taskDefinitionId="uygunsuzluk-karari", state="CREATED"
-                )
-                if t["id"] != first["id"]
-            ),
-            None,
-        ),
-        what="the decision task back",
-    )
+    child = str(nc["process_instance_id"])
+    first = _decide(engine, child, {"decision": "yonlendir", "justification": "Görev alanı dışı."})
+    again = _decision_task_back(engine, child, {first.id})
     assert (
-        task_variable(camunda, again["id"], "inputError")
-        == "Yönlendirme için katalogdaki bir kurum seçilmeli."
+        task_variable(engine, again.id, "inputError") == "Yönlendirme için katalogdaki bir kurum seçilmeli."
     )
-    complete(
-        camunda,
-        child,
-        "uygunsuzluk-karari",
-        {"decision": "yeniden-ac", "justification": " ", "institutionCode": None},
-    )
-    third = poll(
-        lambda: next(
-            (
-                t
-                for t in camunda.search_tasks(
-                    processInstanceKey=str(child), taskDefinitionId="uygunsuzluk-karari", state="CREATED"
-                )
-                if t["id"] not in (first["id"], again["id"])
-            ),
-            None,
-        ),
-        what="the decision task back again",
-    )
-    # The process variable held the first round's message: wait until Tasklist shows the new one.
+    _decide(engine, child, {"decision": "yeniden-ac", "justification": " ", "institutionCode": None})
+    third = _decision_task_back(engine, child, {first.id, again.id})
+    # The process variable held the first round's message: the form shows the new one.
     expected = "Kararın gerekçesi yazılmalı."
-    seen = poll(
-        lambda: v if (v := task_variables(camunda, third["id"]).get("inputError")) == expected else None,
-        what="the second round's message on the task",
-        timeout=30,
-    )
-    assert seen == expected
+    assert task_variables(engine, third.id).get("inputError") == expected
     assert query("SELECT decision FROM nonconformities WHERE id = :i", i=str(nc["id"]))[0]["decision"] is None
 
 
 def test_standalone_nonconformity_opens_a_finding_and_a_dif_without_a_decision(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path
 ) -> None:
     reported = report(api, directorate="TEMIZLIK", source="ic-tetkik", foundBy="tetkikci.mehmet")
     assert reported["number"].startswith("UOH-") and reported["status"] == "bildirildi"
@@ -198,14 +200,20 @@ def test_standalone_nonconformity_opens_a_finding_and_a_dif_without_a_decision(
 
     row = nonconformity(reported["id"], status="dif-acik")
     dif = dif_of(reported["id"])
+    # No decision step was ever created (open or done) in the nonconformity's instance.
     assert (
-        camunda.search_tasks(
-            processInstanceKey=str(row["process_instance_id"]), taskDefinitionId="uygunsuzluk-karari"
+        engine.json(
+            "GET",
+            "/history/task",
+            params={
+                "processInstanceId": str(row["process_instance_id"]),
+                "taskDefinitionKey": "uygunsuzluk-karari",
+            },
         )
         == []
     )
-    task = camunda.wait_for_task(int(dif["process_instance_id"]), "eylemleri-planla")
-    assert task["candidateGroups"] == ["mudur-temizlik"]
+    task = engine.wait_for_task(str(dif["process_instance_id"]), "eylemleri-planla")
+    assert candidate_groups(engine, task.id) == ["mudur-temizlik"]
     (opened,) = wait_mail(mailbox_dir, to="temizlik.mudur@belediye.local", containing=dif["number"])
     assert "İğdır caddesindeki çöp konteynerlerinin" in body_of(opened)
 
@@ -257,16 +265,26 @@ def test_a_nonconformity_about_a_request_still_open_is_refused(api: httpx.Client
 
 
 def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_directorate(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path
 ) -> None:
     tracking, _ = submit(api)
     first_instance = instance_of(tracking)
     complete(
-        camunda, first_instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Kapatıldı."}
+        engine,
+        first_instance,
+        "talebi-degerlendir",
+        {"outcome": "yapildi", "resolution": "Kapatıldı."},
+        assignee=STAFF,
     )
-    complete(camunda, first_instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    complete(
+        engine,
+        first_instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun", "closureNote": ""},
+        assignee=PUBLIC_RELATIONS,
+    )
     wait_status(tracking, "kapatildi")
-    camunda.wait_for_instance_state(first_instance, "COMPLETED")
+    engine.wait_for_state(first_instance, "COMPLETED")
 
     reported = report(
         api,
@@ -277,19 +295,14 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
     )
     row = nonconformity(reported["id"])
     reason = "İş kalıcı yapılmamış; yeniden ele alınmalı."
-    complete(
-        camunda,
-        int(row["process_instance_id"]),
-        "uygunsuzluk-karari",
-        {"decision": "yeniden-ac", "justification": reason},
-    )
+    _decide(engine, str(row["process_instance_id"]), {"decision": "yeniden-ac", "justification": reason})
     (reopened,) = wait_mail(mailbox_dir, to="yol.bakim@belediye.local", containing=reported["number"])
     assert reason in body_of(reopened)
 
     # Its own process had ended: a new instance routes it to the directorate again.
     again = wait_status(tracking, "mudurlukte")
     assert again["process_instance_id"] != first_instance
-    camunda.wait_for_task(int(again["process_instance_id"]), "talebi-degerlendir")
+    engine.wait_for_task(str(again["process_instance_id"]), "talebi-degerlendir")
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("yanitlandi") < kinds.index("yeniden-acildi") < len(kinds) - 1
     assert api.get(f"/requests/{tracking}").json()["closedAt"] is None

@@ -1,4 +1,5 @@
-"""Every job type a diagram names has a handler, and every handler is used by a diagram."""
+"""Every topic a diagram names has a handler, and every handler is used by a diagram; every user
+task has a Turkish form; templates, pictures and layouts match the diagrams."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -16,7 +17,7 @@ BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "zeebe": "http://camunda.org/schema/zeebe/1.0",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
 }
 
@@ -25,13 +26,20 @@ def _diagrams() -> list[ET.Element]:
     return [ET.parse(path).getroot() for path in sorted(BPMN.glob("*.bpmn"))]
 
 
-def test_task_types_in_diagrams_match_registered_handlers() -> None:
-    used = {
-        node.attrib["type"] for root in _diagrams() for node in root.iter(f"{{{NS['zeebe']}}}taskDefinition")
+def _topics() -> set[str]:
+    return {
+        node.attrib[f"{{{NS['camunda']}}}topic"]
+        for root in _diagrams()
+        for node in root.iter()
+        if node.attrib.get(f"{{{NS['camunda']}}}type") == "external"
     }
+
+
+def test_topics_in_diagrams_match_registered_handlers() -> None:
+    used = _topics()
     container = bootstrap()
     try:
-        registered = {task.type for router in routers(container) for task in router.tasks}
+        registered = {s.topic for router in routers(container) for s in router.subscriptions}
     finally:
         container.close()
     constants = {v for k, v in vars(task_types).items() if k.isupper()}
@@ -43,9 +51,11 @@ def test_every_user_task_has_a_turkish_form_that_is_deployed_with_it() -> None:
     user_tasks = [task for root in _diagrams() for task in root.iter(f"{{{NS['bpmn']}}}userTask")]
     assert user_tasks
     for task in user_tasks:
-        link = task.find(".//zeebe:formDefinition", NS)
-        assert link is not None, f"{task.attrib['id']} has no form"
-        form = forms[link.attrib["formId"]]
+        form_id = task.attrib.get(f"{{{NS['camunda']}}}formRef")
+        assert form_id, f"{task.attrib['id']} has no form"
+        assert task.attrib.get(f"{{{NS['camunda']}}}formRefBinding") == "deployment"
+        form = forms[form_id]
+        assert form["executionPlatform"] == "Camunda Platform", f"form {form_id} is not for Camunda 7"
         labels = " ".join(c.get("label", "") + c.get("text", "") for c in form["components"])
         assert any(ch in labels for ch in "çğıöşüÇĞİÖŞÜ"), f"form {form['id']} is not in Turkish"
 
@@ -67,7 +77,7 @@ def test_every_diagram_has_diagram_interchange_for_every_flow_element() -> None:
 TEMPLATES = BPMN / ".camunda" / "element-templates"
 TEMPLATE_SCHEMA = (
     BPMN.parent
-    / "tests/bpmnlint/node_modules/@camunda/zeebe-element-templates-json-schema/resources/schema.json"
+    / "tests/bpmnlint/node_modules/@camunda/element-templates-json-schema/resources/schema.json"
 )
 
 
@@ -88,21 +98,19 @@ def test_element_templates_validate_against_camundas_schema() -> None:
     assert list(validator.iter_errors([broken]))
 
 
-def test_every_task_type_has_exactly_one_turkish_template_and_every_template_is_used() -> None:
+def test_every_topic_has_exactly_one_turkish_template_and_every_template_is_used() -> None:
     fixed = {
         p["value"]: t
         for t in _templates()
         for p in t["properties"]
-        if p["binding"] == {"type": "zeebe:taskDefinition", "property": "type"}
+        if p["binding"] == {"type": "property", "name": "camunda:topic"}
     }
-    used = {
-        node.attrib["type"] for root in _diagrams() for node in root.iter(f"{{{NS['zeebe']}}}taskDefinition")
-    }
+    used = _topics()
     assert len(fixed) == len(_templates())
     assert set(fixed) == used
-    for task_type, template in fixed.items():
+    for topic, template in fixed.items():
         text = template["name"] + template["description"]
-        assert any(ch in text for ch in "çğıöşüÇĞİÖŞÜ"), f"template of {task_type} is not in Turkish"
+        assert any(ch in text for ch in "çğıöşüÇĞİÖŞÜ"), f"template of {topic} is not in Turkish"
 
 
 def test_the_pictures_in_the_docs_show_the_diagrams_as_they_are(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_production_refuses_to_start_without_its_own_keys() -> None:
         Settings(
             environment="production",
             database_url="postgresql+psycopg://kalite:gizli@db/kalite",
-            camunda_password="gizli",
+            engine_password="gizli",
         )
 
 

@@ -78,7 +78,7 @@ def _plan() -> dict[str, object]:
 
 def _dif_with_plan(container: Container) -> tuple[Dif, list[DifAction]]:
     nc = _reported(container)
-    nonconformities.record(container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id=4501)
+    nonconformities.record(container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id="4501")
     dif = nonconformities.open_finding(container.uow, nonconformity_id=nc.id)
     return dif, difs.record_plan(container.uow, dif_id=dif.id, **_plan())  # type: ignore[arg-type]
 
@@ -90,7 +90,7 @@ def test_recording_and_opening_the_finding_twice_leaves_one_of_each(container: C
     nc = _reported(container)
     for _ in range(2):
         recorded = nonconformities.record(
-            container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id=777
+            container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id="777"
         )
         dif = nonconformities.open_finding(container.uow, nonconformity_id=nc.id)
     assert recorded.number == nc.number
@@ -137,7 +137,7 @@ def test_a_plan_an_approval_and_a_closure_recorded_twice_count_once(container: C
             comment="Uygun.",
             send_back=None,
             actor="mudur",
-            activity_instance_id=99,
+            activity_instance_id="99",
         )
     assert _count(container, DifApproval, DifApproval.dif_id == dif.id) == 1
     assert difs.get(container.uow, dif.id).dif.status == "eys-dogrulamasinda"
@@ -153,7 +153,7 @@ async def test_an_overdue_action_handled_twice_mails_and_escalates_once(
             container.mailer,
             action_id=actions[0].id,
             owner_reminders=1,
-            activity_instance_id=5,
+            activity_instance_id="5",
             tasklist_url="http://tasklist",
         )
     assert level == "sorumlu"
@@ -166,7 +166,7 @@ async def test_an_overdue_action_handled_twice_mails_and_escalates_once(
             container.mailer,
             action_id=actions[0].id,
             owner_reminders=1,
-            activity_instance_id=6,
+            activity_instance_id="6",
             tasklist_url="http://tasklist",
         )
         == "mudur"
@@ -195,7 +195,7 @@ def test_plans_and_decisions_without_what_the_procedure_requires_are_refused(con
             comment="",
             send_back=None,
             actor="eys",
-            activity_instance_id=1,
+            activity_instance_id="1",
         )
     with pytest.raises(InvalidInput, match="en az bir eylem"):
         difs.record_approval(
@@ -206,7 +206,7 @@ def test_plans_and_decisions_without_what_the_procedure_requires_are_refused(con
             comment="Eksik.",
             send_back=[],
             actor="m",
-            activity_instance_id=2,
+            activity_instance_id="2",
         )
     nc = _reported(container)
     with pytest.raises(InvalidInput, match="gerekçesi"):
@@ -217,7 +217,7 @@ def test_plans_and_decisions_without_what_the_procedure_requires_are_refused(con
             institution_code=None,
             justification="  ",
             actor="pr",
-            activity_instance_id=3,
+            activity_instance_id="3",
         )
 
 

@@ -6,16 +6,17 @@ from services.config import Settings
 
 def test_defaults_point_at_the_local_stack() -> None:
     settings = Settings()
-    assert settings.zeebe_gateway_address == "127.0.0.1:26500"
+    assert settings.engine_rest_url == "http://127.0.0.1:8080/engine-rest"
+    assert settings.tasklist_url == "http://127.0.0.1:8080/operaton/app/tasklist/default/"
     assert settings.mailbox_dir == settings.data_dir / "mailbox"
 
 
 def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PORT", "2600")
-    monkeypatch.setenv("ZEEBE_GATEWAY_ADDRESS", "zeebe.belediye.local:26500")
+    monkeypatch.setenv("ENGINE_REST_URL", "https://surec.belediye.local/engine-rest")
     settings = Settings()
     assert settings.smtp_port == 2600
-    assert settings.zeebe_gateway_address == "zeebe.belediye.local:26500"
+    assert settings.engine_rest_url == "https://surec.belediye.local/engine-rest"
 
 
 def test_production_refuses_the_local_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,9 +24,9 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="local default password"):
         Settings()
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:s3cret@db.belediye.local/hizmet")
-    with pytest.raises(ValidationError, match="CAMUNDA_PASSWORD"):
+    with pytest.raises(ValidationError, match="ENGINE_PASSWORD"):
         Settings()
-    monkeypatch.setenv("CAMUNDA_PASSWORD", "uzun-ve-gizli")
+    monkeypatch.setenv("ENGINE_PASSWORD", "uzun-ve-gizli")
     with pytest.raises(ValidationError, match="PERSONAL_DATA_KEYS"):
         Settings()
     monkeypatch.setenv("PERSONAL_DATA_KEYS", "Z2l6bGktYW5haHRhci1vdHV6LWlraS1iYXl0LXV6dW4=")

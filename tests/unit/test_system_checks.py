@@ -30,8 +30,8 @@ async def test_a_redelivered_notify_job_mails_once_and_keeps_the_first_time(
             container.uow,
             container.mailer,
             check_id=check.id,
-            process_instance_id=2251799813685249,
-            activity_instance_id=2251799813685260,
+            process_instance_id="2251799813685249",
+            activity_instance_id="2251799813685260",
             recipient=container.settings.system_check_recipient,
             tasklist_url=container.settings.tasklist_url,
         )
@@ -47,7 +47,7 @@ async def test_a_redelivered_notify_job_mails_once_and_keeps_the_first_time(
     stored = get_check(container.uow, check.id)
     assert stored.status == "notified"
     assert stored.notified_at == first
-    assert stored.process_instance_id == 2251799813685249
+    assert stored.process_instance_id == "2251799813685249"
 
 
 async def test_no_mail_for_an_unknown_check(container: Container, mailbox: tuple[int, Path]) -> None:
@@ -56,8 +56,8 @@ async def test_no_mail_for_an_unknown_check(container: Container, mailbox: tuple
             container.uow,
             container.mailer,
             check_id=uuid.uuid4(),
-            process_instance_id=1,
-            activity_instance_id=2,
+            process_instance_id="1",
+            activity_instance_id="2",
             recipient="ops@belediye.local",
             tasklist_url="http://127.0.0.1:8080/tasklist",
         )

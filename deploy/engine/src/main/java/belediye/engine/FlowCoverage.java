@@ -4,9 +4,12 @@ import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.operaton.bpm.engine.delegate.ExecutionListener;
+import org.operaton.bpm.engine.impl.bpmn.behavior.EventBasedGatewayActivityBehavior;
 import org.operaton.bpm.engine.impl.bpmn.parser.AbstractBpmnParseListener;
 import org.operaton.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
 import org.operaton.bpm.engine.impl.cfg.ProcessEngineConfigurationImpl;
+import org.operaton.bpm.engine.impl.persistence.entity.ProcessDefinitionEntity;
+import org.operaton.bpm.engine.impl.pvm.process.ActivityImpl;
 import org.operaton.bpm.engine.impl.pvm.process.ScopeImpl;
 import org.operaton.bpm.engine.impl.pvm.process.TransitionImpl;
 import org.operaton.bpm.engine.impl.util.xml.Element;
@@ -46,14 +49,24 @@ public class FlowCoverage extends AbstractProcessEnginePlugin {
     configuration.getCustomPostBPMNParseListeners().add(new AbstractBpmnParseListener() {
       @Override
       public void parseSequenceFlow(Element element, ScopeImpl scope, TransitionImpl transition) {
+        String processKey = ((ProcessDefinitionEntity) transition.getProcessDefinition()).getKey();
         String flowId = transition.getId();
-        // The definition id ("key:version:uuid") is assigned after parsing: read it when taken.
-        ExecutionListener record = execution -> jdbc.update(
-            "INSERT INTO belediye_flow_taken (process_key, process_instance_id, flow_id) VALUES (?, ?, ?)",
-            execution.getProcessDefinitionId().split(":")[0], execution.getProcessInstanceId(), flowId);
-        transition.addListener(ExecutionListener.EVENTNAME_TAKE, record);
+        if (transition.getSource().getActivityBehavior() instanceof EventBasedGatewayActivityBehavior) {
+          // The engine does not "take" the flows leaving an event-based gateway: the event that
+          // occurs is entered directly. Record the flow when the engine starts that event.
+          ((ActivityImpl) transition.getDestination()).addListener(
+              ExecutionListener.EVENTNAME_START, recorder(processKey, flowId));
+        } else {
+          transition.addListener(ExecutionListener.EVENTNAME_TAKE, recorder(processKey, flowId));
+        }
       }
     });
+  }
+
+  private ExecutionListener recorder(String processKey, String flowId) {
+    return execution -> jdbc.update(
+        "INSERT INTO belediye_flow_taken (process_key, process_instance_id, flow_id) VALUES (?, ?, ?)",
+        processKey, execution.getProcessInstanceId(), flowId);
   }
 
   @RestController
