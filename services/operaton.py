@@ -253,12 +253,20 @@ class Operaton:
         return form
 
     def task_variables(self, task_id: str) -> dict[str, Any]:
-        return plain_all(self.json("GET", f"/task/{task_id}/form-variables"))
+        return plain_all(
+            self.json("GET", f"/task/{task_id}/form-variables", params={"deserializeValues": "false"})
+        )
 
     # ------------------------------------------------------------ Cockpit
 
     def instance_variables(self, process_instance_id: str) -> dict[str, Any]:
-        return plain_all(self.json("GET", f"/process-instance/{process_instance_id}/variables"))
+        return plain_all(
+            self.json(
+                "GET",
+                f"/process-instance/{process_instance_id}/variables",
+                params={"deserializeValues": "false"},
+            )
+        )
 
     def historic_instance(self, process_instance_id: str) -> dict[str, Any] | None:
         try:

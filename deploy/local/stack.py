@@ -210,7 +210,7 @@ def start_engine(layout: Layout) -> None:
         "engine",
         [
             str(java),
-            *os.environ.get("ENGINE_JAVA_OPTS", "-Xms256m -Xmx1g").split(),
+            *os.environ.get("ENGINE_JAVA_OPTS", "-Xms256m -Xmx1g -Duser.timezone=Europe/Istanbul").split(),
             "-jar",
             str(jar),
             # The take listener that records flows for process coverage (tests, kalite-coverage).
