@@ -134,9 +134,9 @@ async def dispatch_pending(
     the other in the order they were written; the first failure of the engine ends the round."""
     with uow_factory() as uow:
         rows = await asyncio.to_thread(lease_pending, uow.session, batch)
+        await asyncio.to_thread(uow.commit)  # the lease, before anything is sent
         for row in rows:
             uow.session.expunge(row)
-        await asyncio.to_thread(uow.commit)
     by_key: dict[str, list[OutboxMessage]] = {}
     for row in rows:
         by_key.setdefault(row.correlation_key, []).append(row)
