@@ -1,6 +1,6 @@
 """System check: an operator proves the whole installation works, end to end.
 
-API → PostgreSQL (+ outbox) → Zeebe `sistem-kontrol` → worker mails a Turkish test message →
+API → PostgreSQL (+ outbox) → the engine runs `sistem-kontrol` → worker mails a Turkish test message →
 a person confirms it in Tasklist → worker marks the check completed.
 """
 

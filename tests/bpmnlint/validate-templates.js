@@ -5,7 +5,7 @@
  * Validates Camunda 7 element templates (external-task service tasks) against the JSON schema of
  * the npm package @camunda/element-templates-json-schema (draft-07, with ajv), then checks what the
  * project expects of its own templates:
- *   - $schema is the Camunda 7 schema (not the Zeebe one), appliesTo is [ "bpmn:ServiceTask" ];
+ *   - $schema is the Camunda 7 schema (not the Camunda 8 one), appliesTo is [ "bpmn:ServiceTask" ];
  *   - camunda:type is fixed to "external" and camunda:topic is fixed and non-empty (Hidden);
  *   - ids (with version) and topics are unique, camunda:property names unique within a template;
  *   - a "retries" extension property with a whole-number default;

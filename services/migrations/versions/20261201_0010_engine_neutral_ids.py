@@ -1,4 +1,4 @@
-"""engine-neutral identifiers: Zeebe's integer keys become the engine's string ids (Operaton)
+"""engine-neutral identifiers: the old engine's integer keys become the engine's string ids (Operaton)
 
 Revision ID: 0010
 Revises: 0009

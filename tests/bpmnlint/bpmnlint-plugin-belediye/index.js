@@ -15,7 +15,7 @@ module.exports = {
         'external-task': 'error',
         'user-task': 'error',
         'form-ref-exists': [ 'error', { formsDirs: [ '../../bpmn/forms' ] } ],
-        'no-zeebe': 'error',
+        'known-namespaces': 'error',
         'juel-expressions': 'error',
         'global': 'warn'
       }
@@ -28,7 +28,7 @@ module.exports = {
     'external-task': './rules/external-task',
     'user-task': './rules/user-task',
     'form-ref-exists': './rules/form-ref-exists',
-    'no-zeebe': './rules/no-zeebe',
+    'known-namespaces': './rules/known-namespaces',
     'juel-expressions': './rules/juel-expressions',
     'global': './rules/global'
   }

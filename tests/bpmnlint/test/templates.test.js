@@ -41,8 +41,8 @@ test('broken copies are refused', () => {
   assert.ok(broken(t => { binding(t[0], 'camunda:topic').value = ''; }).length);
   assert.ok(broken(t => { binding(t[0], 'camunda:type').value = 'connector'; }).length);
   assert.ok(broken(t => { binding(t[0], 'retries').value = 'beş'; }).length);
-  assert.ok(broken(t => { t[1].properties[1] = { type: 'Hidden', value: 'x', binding: { type: 'zeebe:taskDefinition', property: 'type' } }; })
+  assert.ok(broken(t => { t[1].properties[1] = { type: 'Hidden', value: 'x', binding: { type: 'other:taskDefinition', property: 'type' } }; })
     .some(e => e.startsWith('schema:')));
-  assert.ok(broken(t => { t[0].$schema = 'https://unpkg.com/@camunda/zeebe-element-templates-json-schema/resources/schema.json'; }).length);
+  assert.ok(broken(t => { t[0].$schema = 'https://unpkg.com/@camunda/other-element-templates-json-schema/resources/schema.json'; }).length);
   assert.ok(broken(t => { t.pop(); }).some(e => /has no template/.test(e)) || !taskTypes);
 });

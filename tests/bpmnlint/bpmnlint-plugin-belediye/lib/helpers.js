@@ -4,7 +4,25 @@
  * Small helpers shared by the rules (no dependencies: the plugin is linked from a folder).
  */
 
-const ZEEBE_NS = 'http://camunda.org/schema/zeebe/1.0';
+/**
+ * The only XML namespaces a diagram may declare or use (URI: what it is); see known-namespaces.
+ */
+const KNOWN_NAMESPACES = Object.freeze({
+  'http://www.omg.org/spec/BPMN/20100524/MODEL': 'BPMN 2.0 model',
+  'http://www.omg.org/spec/BPMN/20100524/DI': 'BPMNDI',
+  'http://www.omg.org/spec/DD/20100524/DC': 'DC',
+  'http://www.omg.org/spec/DD/20100524/DI': 'DI',
+  'http://www.w3.org/2001/XMLSchema-instance': 'XSI',
+  'http://camunda.org/schema/1.0/bpmn': 'Camunda 7',
+  'http://camunda.org/schema/modeler/1.0': 'Camunda Modeler',
+  // The colours a process owner gives elements in Camunda Modeler.
+  'http://bpmn.io/schema/bpmn/biocolor/1.0': 'bpmn.io colours',
+  'http://www.omg.org/spec/BPMN/non-normative/color/1.0': 'BPMN colours'
+});
+
+function isKnownNamespace(uri) {
+  return typeof uri === 'string' && Object.prototype.hasOwnProperty.call(KNOWN_NAMESPACES, uri);
+}
 
 function is(node, type) {
   return !!node && typeof node.$instanceOf === 'function' && node.$instanceOf(type);
@@ -92,30 +110,17 @@ function feelIdiomInJuel(value) {
   return null;
 }
 
-/** The namespace prefixes bound to the Zeebe namespace on the node and its ancestors. */
-function zeebePrefixes(node) {
-  const prefixes = new Set([ 'zeebe' ]);
-  for (let current = node; current; current = current.$parent) {
-    const attrs = current.$attrs || {};
-    for (const [ name, value ] of Object.entries(attrs)) {
-      if (name.startsWith('xmlns:') && value === ZEEBE_NS) {
-        prefixes.add(name.slice('xmlns:'.length));
-      }
-    }
-  }
-  return prefixes;
-}
-
 const ISO_DURATION = /^-?P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?$/;
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 module.exports = {
-  ZEEBE_NS,
+  KNOWN_NAMESPACES,
   ISO_DURATION,
   ISO_DATE_TIME,
   is,
   isAny,
+  isKnownNamespace,
   getProcess,
   isInExecutableScope,
   ownerId,
@@ -124,6 +129,5 @@ module.exports = {
   isFeel,
   isJuelExpression,
   containsJuel,
-  feelIdiomInJuel,
-  zeebePrefixes
+  feelIdiomInJuel
 };

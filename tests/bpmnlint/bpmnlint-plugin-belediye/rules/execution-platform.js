@@ -6,7 +6,7 @@ const { is } = require('../lib/helpers');
  * The diagram says it is for Camunda 7: modeler:executionPlatform="Camunda Platform" and
  * modeler:executionPlatformVersion 7.x. Camunda Modeler picks the properties panel, the element
  * templates and its lint rules from these attributes: a diagram still marked "Camunda Cloud"
- * opens as a Camunda 8 diagram, and what a process owner edits there is Zeebe again.
+ * opens as a Camunda 8 diagram, and what a process owner edits there is Camunda 8 configuration again.
  */
 module.exports = function(config = {}) {
 
