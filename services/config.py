@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     )
     worker_max_tasks: int = Field(16, gt=0, description="External tasks a worker process runs at once")
     worker_poll_seconds: float = Field(
-        20.0, gt=0, description="How long one long poll for external tasks waits at the engine"
+        10.0,
+        gt=0,
+        # A task whose retry back-off ends does not wake a waiting poll: the next poll finds it.
+        description="How long one long poll for external tasks waits at the engine",
     )
     smtp_host: str = Field("127.0.0.1", description="Outgoing mail server")
     smtp_port: int = Field(2525, description="Outgoing mail port")
