@@ -125,7 +125,7 @@ class Operaton:
         return True, "ok"
 
     def deploy(self, name: str, files: Sequence[Path], *, source: str) -> Deployment:
-        """One deployment of these files; the engine keeps the version of an unchanged file."""
+        """One deployment of these files together (a diagram with its forms); an unchanged set is kept."""
         uploads = [(f.name, (f.name, f.read_bytes(), "application/octet-stream")) for f in files]
         body = self.json(
             "POST",
@@ -134,7 +134,6 @@ class Operaton:
                 "deployment-name": name,
                 "deployment-source": source,
                 "enable-duplicate-filtering": "true",
-                "deploy-changed-only": "true",
             },
             files=uploads,
         )

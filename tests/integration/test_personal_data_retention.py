@@ -4,13 +4,13 @@ anonymised; the request, its history and its DİF records stay.
 Service level on the test database (a request with a full history: a mail to the directorate, an
 information request answered by the citizen, a staff note, the answer, a citizen's nonconformity
 with its finding and DİF), then on the engine: a request driven to its close through the API and
-Tasklist, the nightly process started by hand (its none start) and by its timer (a copy of the
-diagram whose timer fires at once, as a process owner would set it for a trial run).
+Tasklist (each step by its person), the nightly process started by hand (its message start, as an
+administrator does it) and by its timer (a copy of the diagram whose cron fires a few seconds after
+it is deployed, as a process owner would set it for a trial run).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import uuid
@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pyzeebe import ZeebeClient, create_insecure_channel
 from sqlalchemy import select, text
 
 from services import anonymisation, catalogue, nonconformities
 from services import citizen_requests as requests
 from services.anonymisation import ANONYMISED
 from services.bootstrap import Container
-from services.config import get_settings
 from services.models import (
     CitizenContact,
     CitizenReply,
@@ -38,20 +36,23 @@ from services.models import (
     QualityEvent,
     RequestEvent,
 )
-from tests.integration.camunda_web import CamundaWeb, poll
-from tests.integration.citizen import complete, instance_of, submit, wait_mail, wait_status
+from services.operaton import Operaton
+from tests.integration.citizen import instance_of, submit, wait_mail, wait_status
 from tests.integration.modeler import edited
+from tests.integration.tasklist import complete, person, poll
 
 PROCESS = "kisisel-veri-anonimlestirme"
+BY_HAND = "kisisel-veri-anonimlestirme-istendi"  # the message of its "Elle başlatıldı" start
+NIGHTLY_CRON = "<bpmn:timeCycle>0 30 2 * * ?</bpmn:timeCycle>"
 NAME = "Zeynep Güler Karaağaç"
 PHONE = "+905429876543"
 ADDRESS = "Çankaya Mah. Atatürk Cd. No:12, Akdeniz/Mersin"
 PUBLIC_LINE = "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi."
 
 
-def _key() -> int:
-    """A made-up process or element instance key, unique enough for the shared test database."""
-    return uuid.uuid4().int % 2**52
+def _id() -> str:
+    """A made-up process or activity instance id, unique in the shared test database."""
+    return str(uuid.uuid4())
 
 
 def _email() -> str:
@@ -76,16 +77,15 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
             ),
         ),
     )
-    key = _key()
     requests.route(
         container.uow,
         request_id=request.id,
         category_code="YOL-CUKUR",
-        process_instance_id=key,
-        activity_instance_id=key + 1,
+        process_instance_id=_id(),
+        activity_instance_id=_id(),
     )
     await requests.notify_directorate(
-        container.uow, container.mailer, request_id=request.id, activity_instance_id=key + 2, tasklist_url="-"
+        container.uow, container.mailer, request_id=request.id, activity_instance_id=_id(), tasklist_url="-"
     )
     await requests.ask_citizen(
         container.uow,
@@ -93,7 +93,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.sms,
         request_id=request.id,
         question="Çukur hangi binanın önünde?",
-        activity_instance_id=key + 3,
+        activity_instance_id=_id(),
     )
     requests.accept_reply(
         container.uow, tracking_code=request.tracking_code, text=f"{ADDRESS} önünde. {NAME}, 0542 987 6543"
@@ -107,7 +107,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
             "outcome": "yapildi",
             "resolution": f"{NAME.upper()} arandı (05429876543); çukur kapatıldı.",
         },
-        activity_instance_id=key + 4,
+        activity_instance_id=_id(),
     )
     await requests.answer_citizen(
         container.uow,
@@ -115,7 +115,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.sms,
         request_id=request.id,
         outcome="yapildi",
-        activity_instance_id=key + 5,
+        activity_instance_id=_id(),
     )
     return request
 
@@ -131,9 +131,7 @@ def _report_nonconformity(container: Container, request: CitizenRequest) -> Nonc
             request_tracking_code=request.tracking_code,
         ),
     )
-    nonconformities.record(
-        container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id=_key()
-    )
+    nonconformities.record(container.uow, nonconformity_id=nc.id, request_id=None, process_instance_id=_id())
     nonconformities.open_finding(container.uow, nonconformity_id=nc.id)
     return nc
 
@@ -347,43 +345,63 @@ async def test_two_runs_at_once_anonymise_each_request_once(container: Container
 # ---------------------------------------------------------------- on the engine
 
 
-async def _start_by_hand() -> int:
-    """What an administrator does to run the job now: create an instance (its none start)."""
-    channel = create_insecure_channel(grpc_address=get_settings().zeebe_gateway_address)
-    try:
-        created = await ZeebeClient(channel).run_process(PROCESS)
-        return int(created.process_instance_id)
-    finally:
-        await channel.close()
-
-
-def _variable(camunda: CamundaWeb, instance: int, name: str) -> Any:
-    return next(
-        (v["value"] for v in camunda.variables_of(instance) if v["name"] == name),
-        None,
+def _start_by_hand() -> str:
+    """What an administrator does to run the job now: its "Elle başlatıldı" message."""
+    started = person("yonetici").json(
+        "POST", "/message", json={"messageName": BY_HAND, "resultEnabled": True}
     )
+    (result,) = started
+    return str(result["processInstance"]["id"])
+
+
+def _variables(engine: Operaton, instance: str) -> list[dict[str, Any]]:
+    """The instance's variables as Cockpit's history shows them (the instance has ended)."""
+    return list(engine.historic_variables(processInstanceId=instance))
+
+
+def _variable(engine: Operaton, instance: str, name: str) -> Any:
+    return next((v["value"] for v in _variables(engine, instance) if v["name"] == name), None)
 
 
 def test_the_nightly_process_anonymises_an_old_closed_request_and_its_history_stays(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path, app_container: Container
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path, app_container: Container
 ) -> None:
     tracking, body = submit(api)
     email = body["citizen"]["email"]
     instance = instance_of(tracking)
-    complete(camunda, instance, "talebi-degerlendir", {"outcome": "bilgi-gerekli", "question": "Tam yer?"})
+    complete(
+        engine,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "bilgi-gerekli", "question": "Tam yer?"},
+        assignee="yol.personel",
+    )
     wait_mail(mailbox_dir, to=email, containing="Tam yer?")
     wait_status(tracking, "bilgi-bekleniyor")
     reply = api.post(f"/requests/{tracking}/replies", json={"text": "Ayşe Yıldırım Öztürk, kapı no 4."})
     assert reply.status_code == 202, reply.text
-    complete(camunda, instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Kapatıldı."})
-    complete(camunda, instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+    complete(
+        engine,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "yapildi", "resolution": "Kapatıldı."},
+        assignee="yol.personel",
+    )
+    complete(
+        engine,
+        instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun", "closureNote": ""},
+        assignee="halkla.iliskiler",
+    )
     wait_status(tracking, "kapatildi")
     history_before = [e["text"] for e in api.get(f"/requests/{tracking}").json()["history"]]
     _age(app_container, wait_status(tracking, "kapatildi")["id"])
 
-    job = asyncio.run(_start_by_hand())
-    camunda.wait_for_instance_state(job, "COMPLETED")
-    count = poll(lambda: _variable(camunda, job, "anonymisedCount"), what="the anonymised count")
+    job = _start_by_hand()
+    engine.wait_for_state(job, "COMPLETED")
+    assert "elle-baslatildi" in engine.activity_ids(job)
+    count = poll(lambda: _variable(engine, job, "anonymisedCount"), what="the anonymised count")
     assert int(count) >= 1
 
     # What the citizen sees: the same status and history, and one line more.
@@ -407,29 +425,52 @@ def test_the_nightly_process_anonymises_an_old_closed_request_and_its_history_st
         )
     assert replies == [ANONYMISED]
     # The instance carries a number only.
-    assert not [v for v in camunda.variables_of(job) if re.search(r"@|Ayşe|\+90", str(v["value"]))]
+    variables = _variables(engine, job)
+    assert variables, "the job's instance recorded no variables"
+    assert not [v for v in variables if re.search(r"@|Ayşe|\+90", str(v["value"]))]
 
 
-def test_the_timer_start_runs_the_same_job(camunda: CamundaWeb, tmp_path: Path) -> None:
-    """A process owner's trial: the nightly timer set to fire once, a second after deploying."""
+def _engine_utc_offset(engine: Operaton) -> timedelta:
+    """The engine's time zone (its cron reads the wall clock there), from a date it wrote."""
+    (latest,) = engine.json(
+        "GET", "/deployment", params={"sortBy": "deploymentTime", "sortOrder": "desc", "maxResults": 1}
+    )
+    offset = datetime.strptime(latest["deploymentTime"], "%Y-%m-%dT%H:%M:%S.%f%z").utcoffset()
+    assert offset is not None
+    return offset
+
+
+def test_the_timer_start_runs_the_same_job(engine: Operaton, tmp_path: Path) -> None:
+    """A process owner's trial: the nightly cron set to a moment a few seconds after deploying."""
     since = datetime.now(UTC)
+    offset = _engine_utc_offset(engine)
 
-    def fire_now(xml: str) -> str:
-        return xml.replace(
-            "<bpmn:timeCycle>0 30 2 * * *</bpmn:timeCycle>", "<bpmn:timeCycle>R1/PT1S</bpmn:timeCycle>"
-        )
+    def fire_soon(xml: str) -> str:
+        at = datetime.now(UTC) + offset + timedelta(seconds=8)
+        return xml.replace(NIGHTLY_CRON, f"<bpmn:timeCycle>{at:%S %M %H} * * ?</bpmn:timeCycle>")
 
-    def started_by_the_timer() -> int | None:
-        for instance in camunda.process_instances(PROCESS):
-            started = datetime.fromisoformat(instance["startDate"].replace("+0000", "+00:00"))
-            if (
-                started >= since
-                and instance["state"] == "COMPLETED"
-                and "her-gece" in camunda.flow_node_ids(instance["key"])
-            ):
-                return int(instance["key"])
+    def started_by_the_timer() -> str | None:
+        for instance in engine.instances(
+            processDefinitionKey=PROCESS,
+            startedAfter=since.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            completed="true",
+        ):
+            if "her-gece" in engine.activity_ids(instance["id"]):
+                return str(instance["id"])
         return None
 
-    with edited(f"{PROCESS}.bpmn", fire_now, tmp_path / "bpmn"):
-        instance = poll(started_by_the_timer, what="an instance started by the timer", timeout=90, every=2)
-    assert _variable(camunda, instance, "anonymisedCount") is not None
+    with edited(f"{PROCESS}.bpmn", fire_soon, tmp_path / "bpmn"):
+        trial = engine.latest_definition(PROCESS)["id"]
+
+        def started_while_the_trial_is_deployed() -> str | None:
+            found = started_by_the_timer()
+            assert found or engine.latest_definition(PROCESS)["id"] == trial, (
+                "another deployment replaced the trial diagram before its timer fired"
+            )
+            return found
+
+        # The job executor picks a due timer up within its idle back-off (up to a minute).
+        instance = poll(
+            started_while_the_trial_is_deployed, what="an instance started by the timer", timeout=120, every=2
+        )
+    assert _variable(engine, instance, "anonymisedCount") is not None
