@@ -182,9 +182,7 @@ class Worker:
             await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
             if not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await poll
+                await self._hand_back_late_poll(poll)
                 break
             try:
                 rows = poll.result()
@@ -197,6 +195,19 @@ class Worker:
                 continue
             for row in rows:
                 self._start(ExternalTask.from_engine(row))
+
+    async def _hand_back_late_poll(self, poll: asyncio.Future[list[dict[str, Any]]]) -> None:
+        """Stopping while a long poll is open: the engine may still lock tasks for it, so wait for
+        its answer (at most the poll's timeout) and hand back what it locked, instead of leaving
+        those tasks locked to a worker that is gone."""
+        try:
+            rows = await asyncio.wait_for(poll, timeout=self._client.poll_timeout_ms / 1000 + 5)
+        except (TimeoutError, EngineUnavailable, EngineRefused):
+            return
+        for row in rows:
+            with contextlib.suppress(EngineUnavailable, EngineRefused):
+                await self._client.unlock(row["id"])
+            log.info("task %s handed back to the engine", row["id"])
 
     def _start(self, task: ExternalTask) -> None:
         handling = asyncio.create_task(self._handle(task))

@@ -3,8 +3,8 @@
 Groups: every candidate group the diagrams name (the roles' groups and each directorate's staff
 and director groups from the catalogue); users: the sample users of `users.json` (one per role,
 password `demo`) with their memberships. Every group may open Tasklist, see the shared filters and
-read the process definitions (for the forms); the engine itself grants a candidate group the
-right to work on the tasks it is a candidate for. `demo` is the engine's administrator.
+read the process definitions; the engine itself grants a candidate group the right to see and
+work on the tasks it is a candidate for, so a person sees their own groups' tasks only. `demo` is the engine's administrator.
 """
 
 from __future__ import annotations
@@ -105,7 +105,9 @@ def ensure_identity(engine: Operaton) -> tuple[int, int]:
         if group_id != ADMIN_GROUP:
             _grant(engine, group_id, APPLICATION, "tasklist", ["ACCESS"])
             _grant(engine, group_id, FILTER, "*", ["READ"])
-            _grant(engine, group_id, PROCESS_DEFINITION, "*", ["READ", "READ_TASK", "READ_INSTANCE"])
+            # The definition's name and diagram in Tasklist; not its tasks: a person sees the tasks
+            # their groups are candidates for (the engine grants those per task).
+            _grant(engine, group_id, PROCESS_DEFINITION, "*", ["READ"])
     for user in json.loads(USERS.read_text(encoding="utf-8")):
         first, _, last = user["name"].rpartition(" ")
         made_users += _ensure(

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 
 from services.config import LOCAL_IDENTITY_URL
+from services.operaton import Operaton
 from tests.conftest import API_URL, REPO
 from tests.credentials import bearer
-from tests.integration.citizen import payload
+from tests.integration.citizen import instance_of, payload
 from tests.integration.conftest import staff_token
+from tests.integration.tasklist import person, poll
 
 KEYS = str(Path(sys.executable).with_name("kalite-keys"))
 
@@ -47,17 +48,23 @@ def test_a_key_made_with_the_cli_posts_its_channel_until_it_is_revoked(api: http
         revoked = _keys("revoke", name)
         assert revoked.returncode == 0, revoked.stderr
         # The API trusts a looked-up key for API_KEY_CACHE_SECONDS (10 s by default).
-        deadline = time.monotonic() + 20
-        while True:
-            answer = bridge.post("/requests", json=payload(channel="cimer"), headers={"X-API-Key": secret})
-            if answer.status_code == 401 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        assert answer.status_code == 401
+        poll(
+            lambda: (
+                True
+                if bridge.post(
+                    "/requests", json=payload(channel="cimer"), headers={"X-API-Key": secret}
+                ).status_code
+                == 401
+                else None
+            ),
+            what="the revoked key to be refused",
+            timeout=20,
+            every=1,
+        )
     assert _keys("revoke", name).returncode == 2
 
 
-def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client) -> None:
+def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client, engine: Operaton) -> None:
     wrong = httpx.post(f"{LOCAL_IDENTITY_URL}/token", data={"username": "yol.mudur", "password": "yanlis"})
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "invalid_grant"
@@ -66,17 +73,17 @@ def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client) -> None:
     yol = api.post("/requests", json=payload(categoryCode="YOL-CUKUR")).json()["trackingNumber"]
     park = api.post("/requests", json=payload(categoryCode="PARK-AGAC")).json()["trackingNumber"]
     director = staff_token("yol.mudur")
-    deadline = time.monotonic() + 60
-    while True:
+
+    def director_view() -> tuple[set[str], list[dict[str, str]], set[str]] | None:
         seen = api.get("/requests", params={"size": 200}, headers=bearer(director)).json()["items"]
         mine = {r["trackingNumber"] for r in seen}
         everyone = {
             r["trackingNumber"]
             for r in api.get("/requests", params={"size": 200, "directorate": "PARK"}).json()["items"]
         }
-        if (yol in mine and park in everyone) or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+        return (mine, seen, everyone) if yol in mine and park in everyone else None
+
+    mine, seen, everyone = poll(director_view, what="both requests routed", timeout=60, every=1)
     assert yol in mine
     assert park not in mine
     assert {r["directorateCode"] for r in seen} == {"YOL"}
@@ -84,5 +91,13 @@ def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client) -> None:
     refused = api.get("/requests", params={"directorate": "PARK"}, headers=bearer(director))
     assert refused.status_code == 403
     assert refused.json()["missingPermission"] == "requests:read-all"
+    # In Tasklist, the Road staff find the pothole among their tasks, the Park staff do not.
+    yol_instance, park_instance = instance_of(yol), instance_of(park)
+    engine.wait_for_task(yol_instance, "talebi-degerlendir")
+    engine.wait_for_task(park_instance, "talebi-degerlendir")
+    road_staff = {t.process_instance_id for t in person("yol.personel").tasks(candidateUser="yol.personel")}
+    park_staff = {t.process_instance_id for t in person("park.personel").tasks(candidateUser="park.personel")}
+    assert yol_instance in road_staff and park_instance not in road_staff
+    assert park_instance in park_staff and yol_instance not in park_staff
     operator = staff_token("operator")
     assert api.get("/requests", params={"directorate": "PARK"}, headers=bearer(operator)).status_code == 200

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from services.config import get_settings
 from services.operaton import Operaton
+from services.process_engine import EngineRefused
 from tests.integration.citizen import (
     TURKISH_DESCRIPTION,
     body_of,
@@ -187,9 +188,12 @@ def test_unknown_category_goes_to_an_operator_who_routes_it(
     assert (row["directorate_code"], row["category_code"]) == ("PARK", "PARK-AGAC")
     staff = engine.wait_for_task(instance, "talebi-degerlendir")
     assert _candidate_groups(engine, staff.id) == ["mudurluk-park"]
-    # Park staff see it in their own Tasklist; Road staff do not.
-    assert [t.id for t in person("park.personel").tasks(processInstanceId=instance)] == [staff.id]
-    assert person("yol.personel").tasks(processInstanceId=instance) == []
+    # Park staff find it in their group's Tasklist; Road staff may not take it on.
+    park_group = person("park.personel").tasks(processInstanceId=instance, candidateGroup="mudurluk-park")
+    assert [t.id for t in park_group] == [staff.id]
+    with pytest.raises(EngineRefused) as refused:
+        person("yol.personel").claim(staff.id, "yol.personel")
+    assert refused.value.status == 403
     wait_mail(mailbox_dir, to="park.bahce@belediye.local", containing=str(row["id"]))
 
 

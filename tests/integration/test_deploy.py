@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from services.camunda_web import CamundaWeb
+from services.operaton import Operaton
 from tests.integration.citizen import complete, instance_of, submit, wait_status
 from tests.integration.modeler import deploy
 
@@ -19,7 +19,7 @@ def _version(line: str) -> int:
 
 
 def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its_own(
-    api: httpx.Client, camunda: CamundaWeb, tmp_path: Path
+    api: httpx.Client, engine: Operaton, tmp_path: Path
 ) -> None:
     before = deploy(REPO / "bpmn")
     assert all(" unchanged " in line for line in before.values()), before
@@ -27,7 +27,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
 
     tracking_old, _ = submit(api)
     old_instance = instance_of(tracking_old)
-    camunda.wait_for_task(old_instance, "talebi-degerlendir")
+    engine.wait_for_task(old_instance, "talebi-degerlendir")
 
     # In Modeler: the staff step gets a clearer name; saved into a copy and deployed.
     copy = tmp_path / "bpmn"
@@ -43,19 +43,31 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
 
         tracking_new, _ = submit(api)
         new_instance = instance_of(tracking_new)
-        new_task = camunda.wait_for_task(new_instance, "talebi-degerlendir")
-        assert new_task["name"] == "Talebi değerlendir ve sonuçlandır"
-        assert camunda.wait_for_instance_state(new_instance, "ACTIVE")["processVersion"] == old_version + 1
+        new_task = engine.wait_for_task(new_instance, "talebi-degerlendir")
+        assert new_task.name == "Talebi değerlendir ve sonuçlandır"
+        # The new version brought its forms along: staff can open the step's form.
+        assert engine.deployed_form(new_task.id).get("components")
+        assert engine.wait_for_state(new_instance, "ACTIVE")["processDefinitionVersion"] == old_version + 1
 
         # The waiting instance carries on and finishes on the version it started with.
         old_task = complete(
-            camunda, old_instance, "talebi-degerlendir", {"outcome": "yapildi", "resolution": "Yapıldı."}
+            engine,
+            old_instance,
+            "talebi-degerlendir",
+            {"outcome": "yapildi", "resolution": "Yapıldı."},
+            assignee="yol.personel",
         )
-        assert old_task["name"] == "Talebi değerlendir"
-        complete(camunda, old_instance, "kapatma-kontrolu", {"closureDecision": "uygun", "closureNote": ""})
+        assert old_task.name == "Talebi değerlendir"
+        complete(
+            engine,
+            old_instance,
+            "kapatma-kontrolu",
+            {"closureDecision": "uygun", "closureNote": ""},
+            assignee="halkla.iliskiler",
+        )
         wait_status(tracking_old, "kapatildi")
-        finished = camunda.wait_for_instance_state(old_instance, "COMPLETED")
-        assert finished["processVersion"] == old_version
+        finished = engine.wait_for_state(old_instance, "COMPLETED")
+        assert finished["processDefinitionVersion"] == old_version
     finally:
         restored = deploy(REPO / "bpmn")["birim-istek"]
     assert " changed " in restored and _version(restored) == old_version + 2

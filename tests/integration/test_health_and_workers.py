@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.config import Settings
+from services.operaton import poll
 
 
 def test_health_is_ok_when_database_and_engine_answer(api: httpx.Client) -> None:
@@ -22,7 +22,9 @@ def test_health_is_ok_when_database_and_engine_answer(api: httpx.Client) -> None
 
 
 def test_health_is_503_and_names_the_engine_when_it_is_unreachable(test_database: str) -> None:
-    container = bootstrap(Settings(database_url=test_database, zeebe_gateway_address="127.0.0.1:1"))
+    container = bootstrap(
+        Settings(database_url=test_database, engine_rest_url="http://127.0.0.1:1/engine-rest")
+    )
     with TestClient(create_app(container)) as client:
         response = client.get("/health")
     container.close()
@@ -47,16 +49,17 @@ def test_workers_stop_cleanly_on_sigterm(test_database: str, tmp_path: Path) -> 
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("kalite-workers"))],
-            # An unreachable gateway: this process must not take jobs from the running workers.
-            env={**os.environ, "DATABASE_URL": test_database, "ZEEBE_GATEWAY_ADDRESS": "127.0.0.1:1"},
+            # An unreachable engine: this process must not take tasks from the running workers.
+            env={
+                **os.environ,
+                "DATABASE_URL": test_database,
+                "ENGINE_REST_URL": "http://127.0.0.1:1/engine-rest",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while "workers started" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "workers started" in log.read_text()
+        poll(lambda: True if "workers started" in log.read_text() else None, what="the workers to start")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from services.bootstrap import Container
 from deploy.local.mailbox import read_mailbox
+from services.bootstrap import Container
 from services.notifications import Mail, send_once
 
 TURKISH = "Çağrı Işıklı, Şişli, İğdır: ÖĞÜŞİÇ öğüşıç"
@@ -28,7 +28,9 @@ async def test_mail_arrives_with_turkish_text_intact(
     assert TURKISH in body.get_content()
 
 
-async def test_a_redelivered_job_sends_one_mail(container: Container, smtp_mailbox: tuple[int, Path]) -> None:
+async def test_a_redelivered_task_sends_one_mail(
+    container: Container, smtp_mailbox: tuple[int, Path]
+) -> None:
     key = f"test:{uuid.uuid4()}"
     mail = Mail(recipient="ops@belediye.local", subject="Tek sefer", body="Bir kez gönderilir.")
     first = await send_once(container.uow, container.mailer, idempotency_key=key, mail=mail)

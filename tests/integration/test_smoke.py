@@ -1,8 +1,9 @@
-"""The whole chain on the real parts: API → PostgreSQL → outbox → Zeebe → worker → SMTP →
-Tasklist (REST, as a person would) → worker → instance completed."""
+"""The whole chain on the real parts: API → PostgreSQL → outbox → engine → worker → SMTP →
+Tasklist (REST, as the system administrator would) → worker → instance completed."""
 
 from __future__ import annotations
 
+import json
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.camunda_web import CamundaWeb, poll
+from services.operaton import Operaton
+from tests.integration.tasklist import complete, person, poll
 
 TURKISH = "İı Şş Ğğ Çç Öö Üü"
 
@@ -29,33 +31,39 @@ def _mail_mentioning(mailbox: Path, marker: str) -> Any:
     return None
 
 
-def test_system_check_runs_through_every_part(
-    api: httpx.Client, camunda: CamundaWeb, mailbox_dir: Path
-) -> None:
+def test_system_check_runs_through_every_part(api: httpx.Client, engine: Operaton, mailbox_dir: Path) -> None:
     created = api.post("/system-checks", json={"requestedBy": "smoke-test"})
     assert created.status_code == 201, created.text
     check_id = created.json()["id"]
     assert api.get(created.json()["statusUrl"]).status_code == 200
 
     notified = poll(lambda: _status(api, check_id, "notified"), what="notification sent", timeout=90)
-    instance_key = int(notified["processInstanceKey"])
+    instance = str(notified["processInstanceId"])
 
     mail = poll(lambda: _mail_mentioning(mailbox_dir, check_id), what="mail in the mailbox")
     assert TURKISH in mail.get_body(preferencelist=("plain",)).get_content()
     assert "Sistem kontrolü" in mail["Subject"]
 
-    task = camunda.wait_for_task(instance_key, "bildirimi-dogrula")
-    assert task["name"] == "Bildirimi doğrula"
-    assert "sistem-yoneticileri" in task["candidateGroups"]
-    form = camunda.form(task["formKey"], task["processDefinitionKey"])
-    assert "Doğrulayan" in form["schema"]
+    task = engine.wait_for_task(instance, "bildirimi-dogrula")
+    assert task.name == "Bildirimi doğrula"
+    links = engine.json("GET", f"/task/{task.id}/identity-links", params={"type": "candidate"})
+    assert "sistem-yoneticileri" in {link["groupId"] for link in links}
+    # The form the administrator opens in Tasklist.
+    form = person("yonetici").deployed_form(task.id)
+    assert "Doğrulayan" in json.dumps(form, ensure_ascii=False)
 
-    camunda.assign_task(task["id"], "demo")
-    camunda.complete_task(task["id"], {"mailReceived": True, "confirmedBy": "demo", "note": "Şube testi"})
+    complete(
+        engine,
+        instance,
+        "bildirimi-dogrula",
+        {"mailReceived": True, "confirmedBy": "yonetici", "note": "Şube testi"},
+        assignee="yonetici",
+    )
 
     done = poll(lambda: _status(api, check_id, "completed"), what="system check completed", timeout=60)
-    assert done["confirmedBy"] == "demo"
-    camunda.wait_for_instance_state(instance_key, "COMPLETED")
+    assert done["confirmedBy"] == "yonetici"
+    assert engine.who_completed(instance, "bildirimi-dogrula") == "yonetici"
+    engine.wait_for_state(instance, "COMPLETED")
 
 
 def test_unknown_system_check_is_404(api: httpx.Client) -> None:

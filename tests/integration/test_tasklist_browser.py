@@ -1,0 +1,153 @@
+"""A directorate's staff member does "Talebi değerlendir" in Operaton's Tasklist, in a real browser.
+
+Playwright drives Debian's Chromium (never a downloaded browser) against the running engine: the
+person reads the Tasklist address and the request number in the directorate's mail, signs in,
+searches the task by that number, opens it, sees the Turkish form, claims the task, chooses
+"Yapıldı", writes what was done and completes it. The engine then has moved on to Public
+Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from services.operaton import Operaton
+from tests.conftest import REPO
+from tests.integration.citizen import body_of, instance_of, submit, wait_mail, wait_status
+from tests.integration.tasklist import poll
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FORM = REPO / "bpmn" / "forms" / "talebi-degerlendir.form"
+WAIT_MS = 30_000
+RESOLUTION = "Çukur sıcak asfaltla dolduruldu; şerit trafiğe açıldı."
+
+
+def _screenshots() -> Path:
+    folder = Path(os.environ.get("DATA_DIR", REPO / ".data")) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)  # an AngularJS app: every wait is on a selector
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _labels(form_file: Path) -> dict[str, str]:
+    """The form's field labels by variable name, as the process owner wrote them."""
+    components = json.loads(form_file.read_text(encoding="utf-8"))["components"]
+    return {c["key"]: c["label"] for c in components if "key" in c and "label" in c}
+
+
+def test_staff_complete_the_assessment_in_tasklist(
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path, page: Page
+) -> None:
+    tracking, _ = submit(api)
+    instance = instance_of(tracking)
+    request_id = str(wait_status(tracking, "mudurlukte")["id"])
+    task = engine.wait_for_task(instance, "talebi-degerlendir")
+    labels = _labels(FORM)
+    outcome_label, resolution_label = labels["outcome"], labels["resolution"]
+    assert (outcome_label, resolution_label) == ("Sonuç", "Yapılan iş")
+
+    # The directorate's mail says where to go and which request it is.
+    (notice,) = wait_mail(mailbox_dir, to="yol.bakim@belediye.local", containing=request_id)
+    link = re.search(r"Görevi Tasklist'te açın: (\S+)", body_of(notice))
+    assert link, body_of(notice)
+    tasklist_url = link.group(1)
+
+    # Sign in as the Road directorate's staff member.
+    page.goto(tasklist_url)
+    page.locator("input[type=text]").fill("yol.personel")
+    page.locator("input[type=password]").fill("demo")
+    page.locator("button[type=submit]").click()
+    expect(page.get_by_text("Yol Bakım Personeli")).to_be_visible()
+
+    # Find the task: search the list by the request's number (the instance's business key).
+    page.locator("ol.tasks-list li.task").first.wait_for()
+    page.get_by_placeholder("Filter Tasks").click()
+    page.locator("ul.dropdown-menu a[title='Process Instance Business Key']").click()
+    value = page.locator(".search-container .value-field input")
+    value.fill(request_id)
+    value.press("Enter")
+    found = page.locator("ol.tasks-list li.task")
+    expect(found).to_have_count(1)
+    expect(found.locator("h4.task a")).to_have_text("Talebi değerlendir")
+    found.locator(f"a[href='#/?task={task.id}']").click()
+
+    # The task's own Turkish form, with its fields; read-only until the task is claimed.
+    details = page.locator(".task-details")
+    expect(details.locator("h2.task")).to_have_text("Talebi değerlendir")
+    form = details.locator(".fjs-form")
+    outcome_field = form.locator(".fjs-form-field-radio > label.fjs-form-field-label")
+    expect(outcome_field).to_have_text(f"{outcome_label}*")  # required
+    expect(form.locator(".fjs-form-field-textfield input")).to_have_value(request_id)
+    for choice in ("Yapıldı", "Yapılmayacak", "Yanlış müdürlük", "Vatandaştan bilgi gerekli"):
+        expect(form.locator(".fjs-form-field-radio label", has_text=choice).first).to_be_visible()
+    complete_button = details.locator("button.btn-primary", has_text="Complete")
+    expect(complete_button).to_be_disabled()
+
+    details.locator("button.claim").click()
+    expect(details.locator("button.claim")).to_have_count(0)
+    poll(
+        lambda: True if engine.tasks(taskId=task.id)[0].assignee == "yol.personel" else None,
+        what="the claim to reach the engine",
+    )
+
+    # Yapıldı: the "Yapılan iş" field appears (the form's condition), is filled in, completed.
+    form.locator(".fjs-form-field-radio label", has_text=re.compile("^Yapıldı$")).click()
+    resolution = form.locator(".fjs-form-field-textarea", has_text=resolution_label)
+    expect(resolution).to_be_visible()
+    resolution.locator("textarea").fill(RESOLUTION)
+    expect(complete_button).to_be_enabled()
+    page.screenshot(path=str(_screenshots() / "tasklist-talebi-degerlendir-form.png"), full_page=True)
+    complete_button.click()
+
+    # Tasklist drops the task; the engine has moved on to Public Relations' closure check.
+    expect(page.locator(f"ol.tasks-list a[href='#/?task={task.id}']")).to_have_count(0)
+    page.screenshot(path=str(_screenshots() / "tasklist-talebi-degerlendir-tamamlandi.png"), full_page=True)
+    next_task = engine.wait_for_task(instance, "kapatma-kontrolu")
+    assert next_task.name == "Kapatma kontrolü"
+    assert engine.tasks(processInstanceId=instance, taskDefinitionKey="talebi-degerlendir") == []
+    assert engine.who_completed(instance, "talebi-degerlendir") == "yol.personel"
+    submitted = {
+        row["name"]: row["value"]
+        for row in engine.historic_variables(processInstanceId=instance)
+        if row["name"] in ("outcome", "resolution")
+    }
+    assert submitted == {"outcome": "yapildi", "resolution": RESOLUTION}
