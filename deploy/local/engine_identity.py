@@ -2,9 +2,10 @@
 
 Groups: every candidate group the diagrams name (the roles' groups and each directorate's staff
 and director groups from the catalogue); users: the sample users of `users.json` (one per role,
-password `demo`) with their memberships. Every group may open Tasklist, see the shared filters and
-read the process definitions; the engine itself grants a candidate group the right to see and
-work on the tasks it is a candidate for, so a person sees their own groups' tasks only. `demo` is the engine's administrator.
+password `demo`) with their memberships. Every group may open Tasklist, see the shared filters
+and read the process definitions; the engine itself grants a candidate group the right to see
+and work on the tasks it is a candidate for, so a person sees their own groups' tasks only.
+`demo` is the engine's administrator.
 """
 
 from __future__ import annotations

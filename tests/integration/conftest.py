@@ -12,9 +12,9 @@ import pytest
 
 from services.bootstrap import Container, bootstrap
 from services.config import LOCAL_IDENTITY_URL, Settings, get_settings
+from services.operaton import Operaton
 from tests.conftest import API_URL, REPO
 from tests.credentials import AsCaller, create_channel_keys, revoke_channel_keys
-from services.operaton import Operaton
 
 
 def staff_token(username: str, password: str = "demo") -> str:

@@ -1,6 +1,7 @@
 """Unit tests need no engine. Those that touch the database use a real PostgreSQL: the one in
-TEST_DATABASE_URL, else the local stack's `kalite_test` (its PostgreSQL alone is started if needed). The database is created when
-missing and migrated once per run; every test runs in a transaction that is rolled back.
+TEST_DATABASE_URL, else the local stack's `kalite_test` (its PostgreSQL alone is started if
+needed). The database is created when missing and migrated once per run; every test runs in a
+transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from deploy.local.identity import LocalIssuer
+from deploy.local.mailbox import start_mailbox
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
-from deploy.local.mailbox import start_mailbox
 from tests.credentials import AsCaller, create_channel_keys, serve_issuer
 
 REPO = Path(__file__).resolve().parents[2]

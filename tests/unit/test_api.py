@@ -19,6 +19,7 @@ from services.models import OutboxMessage
 from services.system_checks import START_MESSAGE
 from tests.credentials import AsCaller
 
+
 @pytest.fixture()
 def client(container: Container, as_admin: AsCaller) -> Iterator[TestClient]:
     with TestClient(create_app(container)) as test_client:

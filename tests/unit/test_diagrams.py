@@ -76,8 +76,7 @@ def test_every_diagram_has_diagram_interchange_for_every_flow_element() -> None:
 # Camunda Modeler loads templates from `.camunda/element-templates` beside (or above) a diagram.
 TEMPLATES = BPMN / ".camunda" / "element-templates"
 TEMPLATE_SCHEMA = (
-    BPMN.parent
-    / "tests/bpmnlint/node_modules/@camunda/element-templates-json-schema/resources/schema.json"
+    BPMN.parent / "tests/bpmnlint/node_modules/@camunda/element-templates-json-schema/resources/schema.json"
 )
 
 

@@ -13,9 +13,9 @@ import pytest
 from aiosmtplib.email import flatten_message
 from sqlalchemy import select
 
+from deploy.local.mailbox import read_mailbox
 from services.bootstrap import Container
 from services.config import Settings
-from deploy.local.mailbox import read_mailbox
 from services.models import Notification
 from services.notifications import Mail, SmtpMailer, build_message, send_once
 

@@ -15,9 +15,9 @@ from pypdf import PdfReader
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from deploy.local.mailbox import read_mailbox
 from services import catalogue, difs, evidence, nonconformities, quality_reports
 from services.bootstrap import Container
-from deploy.local.mailbox import read_mailbox
 from services.models import (
     Dif,
     DifAction,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.bootstrap import Container
 from deploy.local.mailbox import read_mailbox
+from services.bootstrap import Container
 from services.system_checks import (
     TEST_TEXT,
     SystemCheckNotFound,
