@@ -2,8 +2,9 @@
 deduplicate starts: when the engine started an instance but its answer was lost, when the engine
 is killed while a batch is being sent, and when two dispatchers run at once.
 
-The rows live in the test database and start `outbox-kaniti` (tests/integration/fixtures), a
-diagram that only waits, so nothing else runs on them.
+The rows live in a database of their own (so the dispatcher sees no other test's rows) and start
+`outbox-kaniti` (tests/integration/fixtures), a diagram that only waits, so nothing else runs on
+them.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, make_url, select, text, update
 
 from deploy.local import processes, stack
-from services.bootstrap import Container
+from services.bootstrap import Container, bootstrap
+from services.config import Settings, get_settings
 from services.models import OutboxMessage
 from services.operaton import STARTED_BY, Operaton, poll
 from services.outbox import LEASE_SECONDS, dispatch_pending, enqueue_message
@@ -29,6 +33,35 @@ from services.outbox import LEASE_SECONDS, dispatch_pending, enqueue_message
 FIXTURES = Path(__file__).with_name("fixtures")
 REPO = Path(__file__).resolve().parents[2]
 MESSAGE = "outbox-kaniti-baslat"
+
+
+OUTBOX_DATABASE = "kalite_test_outbox"
+
+
+@pytest.fixture(scope="module")
+def outbox_database(stack: None) -> str:
+    """A fresh, migrated database with no outbox rows but the ones these tests write."""
+    url = make_url(get_settings().database_url).set(database=OUTBOX_DATABASE)
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {OUTBOX_DATABASE} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {OUTBOX_DATABASE}"))
+    finally:
+        server.dispose()
+    config = Config(str(REPO / "alembic.ini"))
+    config.attributes["database_url"] = url.render_as_string(hide_password=False)
+    command.upgrade(config, "head")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture()
+def container(outbox_database: str) -> Iterator[Container]:
+    built = bootstrap(Settings(database_url=outbox_database))
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 @pytest.fixture(scope="module")

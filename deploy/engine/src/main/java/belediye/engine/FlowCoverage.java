@@ -50,14 +50,21 @@ public class FlowCoverage extends AbstractProcessEnginePlugin {
       @Override
       public void parseSequenceFlow(Element element, ScopeImpl scope, TransitionImpl transition) {
         String processKey = ((ProcessDefinitionEntity) transition.getProcessDefinition()).getKey();
-        String flowId = transition.getId();
-        if (transition.getSource().getActivityBehavior() instanceof EventBasedGatewayActivityBehavior) {
-          // The engine does not "take" the flows leaving an event-based gateway: the event that
-          // occurs is entered directly. Record the flow when the engine starts that event.
-          ((ActivityImpl) transition.getDestination()).addListener(
-              ExecutionListener.EVENTNAME_START, recorder(processKey, flowId));
-        } else {
-          transition.addListener(ExecutionListener.EVENTNAME_TAKE, recorder(processKey, flowId));
+        transition.addListener(ExecutionListener.EVENTNAME_TAKE, recorder(processKey, transition.getId()));
+      }
+
+      /**
+       * The engine makes no transitions out of an event-based gateway: the event that occurs is
+       * entered directly. Record its incoming flow when that event has occurred and is left.
+       */
+      @Override
+      public void parseIntermediateCatchEvent(Element element, ScopeImpl scope, ActivityImpl activity) {
+        if (activity.getEventScope() instanceof ActivityImpl gateway
+            && gateway.getActivityBehavior() instanceof EventBasedGatewayActivityBehavior) {
+          String processKey = ((ProcessDefinitionEntity) activity.getProcessDefinition()).getKey();
+          for (Element incoming : element.elements("incoming")) {
+            activity.addListener(ExecutionListener.EVENTNAME_END, recorder(processKey, incoming.getText().trim()));
+          }
         }
       }
     });
