@@ -3,7 +3,8 @@
 Runs against the stack `make up` started (never part of `make test`). Phases:
 1. ceiling — after `--warmup` instances not counted, `tests/bench/ceiling.bpmn` (process
    `bench-tavan`, topics `bench.*`): the shape of birim-istek's automated part (message start,
-   two external tasks, end), deployed by the bench, started through `POST /engine-rest/message` as the outbox starts an instance
+   two external tasks, end), deployed by the bench, started through `POST /engine-rest/message`
+   as the outbox starts an instance
    (`services.operaton.Operaton.start_by_message`), its tasks done by no-op handlers on our own
    worker runtime (`workers.runtime.Worker` over `services.operaton.ExternalTasks`, configured as
    kalite-workers is) in this process: the engine with our client, without our business code;
