@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,21 +110,37 @@ def send(engine: ProcessEngine, row: OutboxMessage) -> str:
     return f"started {instance}"
 
 
-def record(
-    uow_factory: UnitOfWorkFactory, row_id: uuid.UUID, error: str | None, *, keep_lease: bool = False
-) -> None:
-    """Done (no error), or not yet. A call that never reached the engine, or that it refused,
-    gives its lease back so the row is retried at once; one whose answer was lost (the engine
-    may still be committing it) keeps the lease until it has surely ended."""
+@dataclass(frozen=True)
+class Outcome:
+    row_id: uuid.UUID
+    error: str | None = None  # None: done
+    # The answer was lost: the engine may still be committing it, so the lease stays until it
+    # has surely ended. Otherwise (never reached the engine, or refused) the lease is given back
+    # and the row is retried at once.
+    keep_lease: bool = False
+
+
+def record(uow_factory: UnitOfWorkFactory, outcomes: list[Outcome]) -> None:
+    """What a round achieved, in one transaction (a crash before it only means the rows are
+    looked up in the engine's history when their lease has run out)."""
+    if not outcomes:
+        return
     with uow_factory() as uow:
-        values: dict[str, Any] = {"dispatched_at": datetime.now(UTC), "last_error": None}
-        if error is not None:
-            values = (
-                {"last_error": error[:1000]}
-                if keep_lease
-                else {"last_error": error[:1000], "attempted_at": None}
+        done = [o.row_id for o in outcomes if o.error is None]
+        if done:
+            uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(done))
+                .values(dispatched_at=datetime.now(UTC), last_error=None)
             )
-        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        for o in outcomes:
+            if o.error is not None:
+                values: dict[str, Any] = {"last_error": o.error[:1000]}
+                if not o.keep_lease:
+                    values["attempted_at"] = None
+                uow.session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == o.row_id).values(**values)
+                )
         uow.commit()
 
 
@@ -142,33 +159,31 @@ async def dispatch_pending(
         by_key.setdefault(row.correlation_key, []).append(row)
     limit = asyncio.Semaphore(parallel)
     failed = asyncio.Event()
+    outcomes: list[Outcome] = []
 
-    async def send_in_order(queue: list[OutboxMessage]) -> int:
-        done = 0
+    async def send_in_order(queue: list[OutboxMessage]) -> None:
         for row in queue:
             if failed.is_set():
-                await asyncio.to_thread(record, uow_factory, row.id, "not sent: the round ended early")
+                outcomes.append(Outcome(row.id, "not sent: the round ended early"))
                 continue
             async with limit:
                 try:
                     outcome = await asyncio.to_thread(send, engine, row)
                 except NothingWaitsYet as error:
-                    await asyncio.to_thread(record, uow_factory, row.id, str(error))
+                    outcomes.append(Outcome(row.id, str(error)))
                     continue
                 except Exception as error:  # the engine is away or refused: retry next round
                     failed.set()
                     log.warning("outbox %s not sent yet: %s", row.id, error)
                     in_doubt = isinstance(error, EngineUnavailable) and error.maybe_processed
-                    await asyncio.to_thread(
-                        record, uow_factory, row.id, f"{type(error).__name__}: {error}", keep_lease=in_doubt
-                    )
+                    outcomes.append(Outcome(row.id, f"{type(error).__name__}: {error}", keep_lease=in_doubt))
                     continue
             log.info("outbox %s (%s): %s", row.id, row.message_name, outcome)
-            await asyncio.to_thread(record, uow_factory, row.id, None)
-            done += 1
-        return done
+            outcomes.append(Outcome(row.id))
 
-    return sum(await asyncio.gather(*(send_in_order(queue) for queue in by_key.values())))
+    await asyncio.gather(*(send_in_order(queue) for queue in by_key.values()))
+    await asyncio.to_thread(record, uow_factory, outcomes)
+    return sum(1 for o in outcomes if o.error is None)
 
 
 async def run_dispatcher(

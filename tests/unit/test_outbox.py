@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.bootstrap import Container
 from services.models import OutboxMessage, SystemCheck
-from services.outbox import LEASE_SECONDS, enqueue_message, lease_pending, record
+from services.outbox import LEASE_SECONDS, Outcome, enqueue_message, lease_pending, record
 from services.system_checks import START_MESSAGE, request_check
 
 
@@ -108,9 +108,14 @@ def test_a_failed_send_gives_its_lease_back_unless_the_engine_may_have_acted(con
     assert {str(c.id) for c in (refused, in_doubt, sent)} <= {r.correlation_key for r in leased}
     by_key = {r.correlation_key: r.id for r in leased}
 
-    record(container.uow, by_key[str(refused.id)], "EngineUnavailable: ConnectError")
-    record(container.uow, by_key[str(in_doubt.id)], "EngineUnavailable: ReadTimeout", keep_lease=True)
-    record(container.uow, by_key[str(sent.id)], None)
+    record(
+        container.uow,
+        [
+            Outcome(by_key[str(refused.id)], "EngineUnavailable: ConnectError"),
+            Outcome(by_key[str(in_doubt.id)], "EngineUnavailable: ReadTimeout", keep_lease=True),
+            Outcome(by_key[str(sent.id)]),
+        ],
+    )
 
     refused_row, doubt_row, sent_row = (_row(container, str(c.id)) for c in (refused, in_doubt, sent))
     assert refused_row.attempted_at is None and refused_row.last_error == "EngineUnavailable: ConnectError"
