@@ -11,12 +11,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+RESULTS = REPO / ".data" / "test-results"
 
 
 def _api_healthy() -> bool:
@@ -33,18 +35,39 @@ def _run(what: str, argv: list[str]) -> int:
     return code
 
 
+def _pytest(tier: str, extra: list[str]) -> list[str]:
+    return [str(BIN / "pytest"), f"tests/{tier}", f"--junitxml={RESULTS / tier}.xml", *extra]
+
+
+def _counts(tier: str) -> tuple[int, int]:
+    """(passed, failed) of a tier from its JUnit report; a missing report counts as a failure."""
+    try:
+        suite = ET.parse(RESULTS / f"{tier}.xml").getroot()
+    except (OSError, ET.ParseError):
+        return 0, 1
+    suite = suite if suite.tag == "testsuite" else suite[0]
+    total, failed = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    return total - failed - int(suite.get("skipped", 0)), failed
+
+
 def main() -> int:
     extra = sys.argv[1:]
-    unit = _run("PostgreSQL-only tier (tests/unit)", [str(BIN / "pytest"), "tests/unit", *extra])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for stale in RESULTS.glob("*.xml"):
+        stale.unlink()
+    unit = _run("PostgreSQL-only tier (tests/unit)", _pytest("unit", extra))
     started_here = not _api_healthy()
     if started_here:
         subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=REPO, check=True)
     try:
-        engine = _run("engine tier (tests/integration)", [str(BIN / "pytest"), "tests/integration", *extra])
+        engine = _run("engine tier (tests/integration)", _pytest("integration", extra))
         coverage = _run("process coverage gate", [str(BIN / "kalite-coverage"), "--check"])
     finally:
         if started_here:
             subprocess.run([sys.executable, "-m", "deploy.local.stack", "down"], cwd=REPO, check=False)
+    counts = [_counts(tier) for tier in ("unit", "integration")]
+    passed, failed = sum(c[0] for c in counts), sum(c[1] for c in counts) + (1 if coverage else 0)
+    print(f"tests: {passed} passed, {failed} failed", flush=True)
     return next((code for code in (unit, engine, coverage) if code), 0)
 
 
