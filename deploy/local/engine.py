@@ -65,13 +65,18 @@ def _m2() -> Path:
     return Path(os.environ.get("MAVEN_REPOSITORY", Path.home() / ".m2" / "repository"))
 
 
+def _mvn() -> list[str]:
+    """Maven, on the local repository MAVEN_REPOSITORY names (default ~/.m2/repository)."""
+    return ["mvn", "-q", "-B", f"-Dmaven.repo.local={_m2()}"]
+
+
 def _install_spin_json() -> None:
     group, artifact = SPIN_JSON.split(":")
     local = _m2() / group.replace(".", "/") / artifact / SPIN_JSON_LOCAL / f"{artifact}-{SPIN_JSON_LOCAL}.jar"
     if local.exists():
         return
     _say(f"installing {artifact} {SPIN_JSON_SERVED} as {SPIN_JSON_LOCAL}")
-    mvn = ["mvn", "-q", "-B"]
+    mvn = _mvn()
     subprocess.run(
         [*mvn, "dependency:get", "-Dtransitive=false", f"-Dartifact={SPIN_JSON}:{SPIN_JSON_SERVED}"],
         check=True,
@@ -101,7 +106,7 @@ def build(opt: Path) -> Path:
         return jar
     _install_spin_json()
     _say("building deploy/engine with Maven (first start: downloads Operaton from Maven Central)")
-    subprocess.run(["mvn", "-q", "-B", "-f", str(SOURCES / "pom.xml"), "package", "-DskipTests"], check=True)
+    subprocess.run([*_mvn(), "-f", str(SOURCES / "pom.xml"), "package", "-DskipTests"], check=True)
     jar.parent.mkdir(parents=True, exist_ok=True)
     for old in jar.parent.glob("belediye-engine-*.jar"):
         old.unlink()
