@@ -10,12 +10,11 @@ lists and dicts as Spin `Json`.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -26,8 +25,6 @@ from services.process_engine import (
     EngineUnavailable,
     HumanTask,
 )
-
-T = TypeVar("T")
 
 # The variable an instance started through `start_by_message` carries: the caller's start id.
 STARTED_BY = "startedBy"
@@ -224,16 +221,6 @@ class Operaton:
         rows = self.json("GET", "/task", params={"sortBy": "created", "sortOrder": "asc", **criteria})
         return [_task(row) for row in rows]
 
-    def wait_for_task(self, process_instance_id: str, activity_id: str, timeout: float = 60) -> HumanTask:
-        return poll(
-            lambda: next(
-                iter(self.tasks(processInstanceId=process_instance_id, taskDefinitionKey=activity_id)),
-                None,
-            ),
-            what=f"task {activity_id} of instance {process_instance_id}",
-            timeout=timeout,
-        )
-
     def claim(self, task_id: str, user_id: str) -> None:
         """Claim as Tasklist does; a task someone else holds is first given back, as a manager does."""
         try:
@@ -275,18 +262,6 @@ class Operaton:
                 return None
             raise
         return found
-
-    def wait_for_state(self, process_instance_id: str, state: str, timeout: float = 60) -> dict[str, Any]:
-        """state: ACTIVE, COMPLETED, EXTERNALLY_TERMINATED, INTERNALLY_TERMINATED."""
-        return poll(
-            lambda: (
-                inst
-                if (inst := self.historic_instance(process_instance_id)) and inst["state"] == state
-                else None
-            ),
-            what=f"instance {process_instance_id} in state {state}",
-            timeout=timeout,
-        )
 
     def instances(self, **criteria: Any) -> list[dict[str, Any]]:
         """Historic process instances (running and ended), `GET /history/process-instance` criteria."""
@@ -408,18 +383,6 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("type") or body)[:1000]
     return str(body)[:1000]
-
-
-def poll(fetch: Callable[[], T | None], *, what: str, timeout: float = 60.0, every: float = 0.25) -> T:
-    """Wait for a condition the engine reaches asynchronously (never sleep-then-assert)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = fetch()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
 
 
 # ---------------------------------------------------------------- external tasks (workers)

@@ -10,7 +10,6 @@ and one directorate mail in the mailbox.
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, text
 
 from services.operaton import STARTED_BY, Operaton, plain
+from tests.integration.citizen import payload as citizen_request
 
 REQUEST_PROCESS = "birim-istek"
 STAFF_TASK = "talebi-degerlendir"
@@ -38,24 +38,7 @@ T = TypeVar("T")
 
 def payload(channel_reference: str, category_code: str = "TEMIZLIK-COP") -> dict[str, Any]:
     """A web integration's `POST /requests` body with this channel reference."""
-    return {
-        "channel": "web",
-        "channelReference": channel_reference,
-        "type": "sikayet",
-        "categoryCode": category_code,
-        "description": "Gazi Mahallesi Şehit İlhan Sokak'ta çöpler üç gündür toplanmadı; konteynerler taştı.",
-        "location": {
-            "address": "Gazi Mah. Şehit İlhan Sk. No:4, Yenişehir/Mersin",
-            "latitude": 36.7841,
-            "longitude": 34.6015,
-        },
-        "citizen": {
-            "fullName": "Ayşe Yıldırım Öztürk",
-            "phone": "0532 123 45 67",
-            "email": f"ayse.{uuid.uuid4().hex[:8]}@vatandas.local",
-        },
-        "preferredAnswerChannel": "eposta",
-    }
+    return citizen_request(channelReference=channel_reference, categoryCode=category_code)
 
 
 def pct(values: Sequence[float], q: float) -> float:

@@ -6,14 +6,57 @@ password `demo`), so the engine's authorizations apply as they would in Tasklist
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from services.config import get_settings
-from services.operaton import Operaton, poll
+from services.operaton import Operaton
 from services.process_engine import HumanTask
 
-__all__ = ["complete", "instances_with_variable", "person", "poll"]
+T = TypeVar("T")
+
+
+def poll(fetch: Callable[[], T | None], *, what: str, timeout: float = 60.0, every: float = 0.25) -> T:
+    """Wait for a condition the engine reaches asynchronously (never sleep-then-assert)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = fetch()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def wait_for_task(
+    engine: Operaton, process_instance_id: str, activity_id: str, timeout: float = 60
+) -> HumanTask:
+    """The open task of this step, once the engine has created it."""
+    return poll(
+        lambda: next(
+            iter(engine.tasks(processInstanceId=process_instance_id, taskDefinitionKey=activity_id)), None
+        ),
+        what=f"task {activity_id} of instance {process_instance_id}",
+        timeout=timeout,
+    )
+
+
+def wait_for_state(
+    engine: Operaton, process_instance_id: str, state: str, timeout: float = 60
+) -> dict[str, Any]:
+    """The instance's history once it is in this state (ACTIVE, COMPLETED, EXTERNALLY_TERMINATED,
+    INTERNALLY_TERMINATED)."""
+    return poll(
+        lambda: (
+            inst
+            if (inst := engine.historic_instance(process_instance_id)) and inst["state"] == state
+            else None
+        ),
+        what=f"instance {process_instance_id} in state {state}",
+        timeout=timeout,
+    )
 
 
 @lru_cache
@@ -26,7 +69,7 @@ def complete(
     engine: Operaton, instance: str, activity: str, variables: dict[str, Any], assignee: str = "demo"
 ) -> HumanTask:
     """As a person in Tasklist: find the task, claim it, open its form, submit it."""
-    task = engine.wait_for_task(instance, activity)
+    task = wait_for_task(engine, instance, activity)
     tasklist = person(assignee)
     if task.assignee != assignee:  # the diagram may have assigned it already
         tasklist.claim(task.id, assignee)

@@ -16,7 +16,7 @@ from tests.conftest import API_URL, REPO
 from tests.credentials import bearer
 from tests.integration.citizen import instance_of, payload
 from tests.integration.conftest import staff_token
-from tests.integration.tasklist import person, poll
+from tests.integration.tasklist import person, poll, wait_for_task
 
 KEYS = str(Path(sys.executable).with_name("kalite-keys"))
 
@@ -93,8 +93,8 @@ def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client, engine: 
     assert refused.json()["missingPermission"] == "requests:read-all"
     # In Tasklist, the Road staff find the pothole among their tasks, the Park staff do not.
     yol_instance, park_instance = instance_of(yol), instance_of(park)
-    engine.wait_for_task(yol_instance, "talebi-degerlendir")
-    engine.wait_for_task(park_instance, "talebi-degerlendir")
+    wait_for_task(engine, yol_instance, "talebi-degerlendir")
+    wait_for_task(engine, park_instance, "talebi-degerlendir")
     road_staff = {t.process_instance_id for t in person("yol.personel").tasks(candidateUser="yol.personel")}
     park_staff = {t.process_instance_id for t in person("park.personel").tasks(candidateUser="park.personel")}
     assert yol_instance in road_staff and park_instance not in road_staff

@@ -29,7 +29,7 @@ from tests.integration.citizen import (
     wait_status,
 )
 from tests.integration.modeler import edited
-from tests.integration.tasklist import instances_with_variable, person, poll
+from tests.integration.tasklist import instances_with_variable, person, poll, wait_for_state, wait_for_task
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ def test_routed_done_checked_and_answered(api: httpx.Client, engine: Operaton, m
     assert TURKISH_DESCRIPTION in body_of(notice)
     assert "Yolda çukur" in notice["Subject"]
 
-    task = engine.wait_for_task(instance, "talebi-degerlendir")
+    task = wait_for_task(engine, instance, "talebi-degerlendir")
     assert _candidate_groups(engine, task.id) == ["mudurluk-yol"]
     complete(
         engine,
@@ -95,7 +95,7 @@ def test_routed_done_checked_and_answered(api: httpx.Client, engine: Operaton, m
         {"outcome": "yapildi", "resolution": "Çukur asfaltla kapatıldı, yol açıldı."},
         assignee="yol.personel",
     )
-    pr_task = engine.wait_for_task(instance, "kapatma-kontrolu")
+    pr_task = wait_for_task(engine, instance, "kapatma-kontrolu")
     assert _candidate_groups(engine, pr_task.id) == ["halkla-iliskiler"]
     complete(
         engine,
@@ -111,7 +111,7 @@ def test_routed_done_checked_and_answered(api: httpx.Client, engine: Operaton, m
     assert "Ayşe Yıldırım Öztürk" in text
     row = wait_status(tracking, "kapatildi")
     assert row["answer"] == "olumlu"
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
 
     # The phone as stored (+905321234567) and as typed; a bare "532" could sit inside a uuid.
     personal = [
@@ -175,7 +175,7 @@ def test_unknown_category_goes_to_an_operator_who_routes_it(
     tracking, _ = submit(api, categoryCode="YOK-BOYLE-BIR-KATEGORI")
     instance = instance_of(tracking)
     wait_status(tracking, "yonlendirme-bekliyor")
-    task = engine.wait_for_task(instance, "manuel-yonlendirme")
+    task = wait_for_task(engine, instance, "manuel-yonlendirme")
     assert _candidate_groups(engine, task.id) == ["operatorler"]
     complete(
         engine,
@@ -186,7 +186,7 @@ def test_unknown_category_goes_to_an_operator_who_routes_it(
     )
     row = wait_status(tracking, "mudurlukte")
     assert (row["directorate_code"], row["category_code"]) == ("PARK", "PARK-AGAC")
-    staff = engine.wait_for_task(instance, "talebi-degerlendir")
+    staff = wait_for_task(engine, instance, "talebi-degerlendir")
     assert _candidate_groups(engine, staff.id) == ["mudurluk-park"]
     # Park staff find it in their group's Tasklist; Road staff may not take it on.
     park_group = person("park.personel").tasks(processInstanceId=instance, candidateGroup="mudurluk-park")
@@ -201,7 +201,7 @@ def test_request_without_category_goes_to_an_operator(api: httpx.Client, engine:
     body = payload()
     del body["categoryCode"]
     tracking = api.post("/requests", json=body).json()["trackingNumber"]
-    engine.wait_for_task(instance_of(tracking), "manuel-yonlendirme")
+    wait_for_task(engine, instance_of(tracking), "manuel-yonlendirme")
 
 
 def test_wrong_directorate_is_recorded_and_rerouted(api: httpx.Client, engine: Operaton) -> None:
@@ -252,7 +252,7 @@ def test_information_request_answered_by_the_citizen(
         f"/requests/{tracking}/replies", json={"text": "Gül Apartmanı'nın önünde, İnönü Cd. köşesi."}
     )
     assert reply.status_code == 202, reply.text
-    again = engine.wait_for_task(instance, "talebi-degerlendir")
+    again = wait_for_task(engine, instance, "talebi-degerlendir")
     assert again.id and again.id != first.id
     assert any(e["event"] == "vatandas-yanitladi" for e in events(tracking))
     assert api.post(f"/requests/{tracking}/replies", json={"text": "tekrar"}).status_code == 409
@@ -276,7 +276,7 @@ def test_information_request_not_answered_in_time_returns_to_staff(
         what="the no-answer record",
         timeout=60,
     )
-    again = engine.wait_for_task(instance, "talebi-degerlendir")
+    again = wait_for_task(engine, instance, "talebi-degerlendir")
     assert again.id != first.id
 
 

@@ -10,6 +10,7 @@ import httpx
 from services.operaton import Operaton
 from tests.integration.citizen import complete, instance_of, submit, wait_status
 from tests.integration.modeler import deploy
+from tests.integration.tasklist import wait_for_state, wait_for_task
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
 
     tracking_old, _ = submit(api)
     old_instance = instance_of(tracking_old)
-    engine.wait_for_task(old_instance, "talebi-degerlendir")
+    wait_for_task(engine, old_instance, "talebi-degerlendir")
 
     # In Modeler: the staff step gets a clearer name; saved into a copy and deployed.
     copy = tmp_path / "bpmn"
@@ -43,11 +44,11 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
 
         tracking_new, _ = submit(api)
         new_instance = instance_of(tracking_new)
-        new_task = engine.wait_for_task(new_instance, "talebi-degerlendir")
+        new_task = wait_for_task(engine, new_instance, "talebi-degerlendir")
         assert new_task.name == "Talebi değerlendir ve sonuçlandır"
         # The new version brought its forms along: staff can open the step's form.
         assert engine.deployed_form(new_task.id).get("components")
-        assert engine.wait_for_state(new_instance, "ACTIVE")["processDefinitionVersion"] == old_version + 1
+        assert wait_for_state(engine, new_instance, "ACTIVE")["processDefinitionVersion"] == old_version + 1
 
         # The waiting instance carries on and finishes on the version it started with.
         old_task = complete(
@@ -66,7 +67,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
             assignee="halkla.iliskiler",
         )
         wait_status(tracking_old, "kapatildi")
-        finished = engine.wait_for_state(old_instance, "COMPLETED")
+        finished = wait_for_state(engine, old_instance, "COMPLETED")
         assert finished["processDefinitionVersion"] == old_version
     finally:
         restored = deploy(REPO / "bpmn")["birim-istek"]

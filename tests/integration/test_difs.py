@@ -41,7 +41,7 @@ from tests.integration.quality import (
     upload,
     wait_dif_status,
 )
-from tests.integration.tasklist import complete, person, poll
+from tests.integration.tasklist import complete, person, poll, wait_for_state, wait_for_task
 
 REPO = Path(__file__).resolve().parents[2]
 IN_A_WEEK = (date.today() + timedelta(days=7)).isoformat()
@@ -113,7 +113,7 @@ def test_dif_with_one_action_is_planned_done_with_evidence_approved_verified_and
     assert "tutanak-çöp-toplama.pdf" in listed[action_id]
 
     _finish(task, {"completionNote": "Rota güncellendi; İğdır caddesi haftada üç gün."}, "yol.personel")
-    approval = engine.wait_for_task(instance, "mudur-onayi")
+    approval = wait_for_task(engine, instance, "mudur-onayi")
     assert candidate_groups(engine, approval.id) == ["mudur-yol"]
     assert "İğdır caddesini" in task_variable(engine, approval.id, "actionSummary")
     complete(
@@ -123,7 +123,7 @@ def test_dif_with_one_action_is_planned_done_with_evidence_approved_verified_and
         {"approvalDecision": "onayla", "approvalComment": "Kanıt yeterli."},
         assignee="yol.mudur",
     )
-    verification = engine.wait_for_task(instance, "eys-dogrulama")
+    verification = wait_for_task(engine, instance, "eys-dogrulama")
     assert candidate_groups(engine, verification.id) == ["eys-sefligi"]
     complete(
         engine,
@@ -134,7 +134,7 @@ def test_dif_with_one_action_is_planned_done_with_evidence_approved_verified_and
     )
 
     closed = wait_dif_status(api, dif["id"], "kapatildi")
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
     retained = datetime.fromisoformat(closed["retentionUntil"])
     assert retained.year - datetime.fromisoformat(closed["closedAt"]).year == 20
     assert [(a["step"], a["decision"], a["actor"]) for a in closed["approvals"]] == [
@@ -213,7 +213,7 @@ def test_dif_with_three_actions_send_back_and_ims_return(
         handled.add(by_action[action_id].id)
 
     # The director sends the second action back; only it comes back.
-    approval = engine.wait_for_task(instance, "mudur-onayi")
+    approval = wait_for_task(engine, instance, "mudur-onayi")
     options = task_variable(engine, approval.id, "actionOptions")
     assert [o["value"] for o in options] == ids
     complete(
@@ -368,7 +368,7 @@ def test_overdue_action_reminds_its_owner_then_the_director_and_a_stalled_approv
         == 200
     )
     dif, instance = _open_dif(api)
-    engine.wait_for_task(instance, "eylemleri-planla")
+    wait_for_task(engine, instance, "eylemleri-planla")
     due = (datetime.now(UTC) + timedelta(seconds=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan(
         engine, instance, [action("Cadde boyunca çukur taraması yapılsın.", due, responsible="yol.personel")]
@@ -389,7 +389,7 @@ def test_overdue_action_reminds_its_owner_then_the_director_and_a_stalled_approv
     (action_id,) = _action_ids(api, dif["id"])
     upload(api, dif["id"], action_id)
     _finish(task, {"completionNote": "Tarama yapıldı."}, "yol.personel")
-    engine.wait_for_task(instance, "mudur-onayi")
+    wait_for_task(engine, instance, "mudur-onayi")
 
     # Nobody approves: head of department first, then the IMS office, which keeps being told.
     (head,) = wait_mail(mailbox_dir, to="yol.baskan@belediye.local", containing=dif["number"], timeout=30)
@@ -404,7 +404,7 @@ def test_overdue_action_reminds_its_owner_then_the_director_and_a_stalled_approv
         {"approvalDecision": "onayla", "approvalComment": "Geç de olsa onaylandı."},
         assignee="yol.mudur",
     )
-    engine.wait_for_task(instance, "eys-dogrulama")
+    wait_for_task(engine, instance, "eys-dogrulama")
 
     recorded = api.get(f"/difs/{dif['id']}").json()["escalations"]
     levels = [(e["kind"], e["level"]) for e in recorded]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.config import Settings
-from services.operaton import poll
+from tests.integration.tasklist import poll
 
 
 def test_health_is_ok_when_database_and_engine_answer(api: httpx.Client) -> None:

@@ -31,7 +31,7 @@ from tests.integration.citizen import (
     wait_mail,
     wait_status,
 )
-from tests.integration.tasklist import poll
+from tests.integration.tasklist import poll, wait_for_task
 from workers.failures import MAIL_SERVER_UNREACHABLE
 from workers.runtime import DEFAULT_RETRIES, DEFAULT_RETRY_BACK_OFF
 
@@ -164,7 +164,7 @@ def test_mail_server_down_raises_an_understandable_incident_and_resolving_it_con
     mail_server.start()
     resolve(engine, incident)
 
-    engine.wait_for_task(instance, STAFF_TASK)
+    wait_for_task(engine, instance, STAFF_TASK)
     wait_mail(mailbox_dir, to=DIRECTORATE_MAIL, containing=request_id, timeout=60)
     wait_status(tracking, "mudurlukte")
     assert engine.incidents(processInstanceId=instance) == []

@@ -24,7 +24,7 @@ from tests.integration.quality import (
     task_variable,
     task_variables,
 )
-from tests.integration.tasklist import complete, person, poll
+from tests.integration.tasklist import complete, person, poll, wait_for_state, wait_for_task
 
 STAFF = "yol.personel"  # YOL-CUKUR's directorate
 PUBLIC_RELATIONS = "halkla.iliskiler"
@@ -85,7 +85,7 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     assert nc["found_by"] == PUBLIC_RELATIONS  # who completed the closure check in Tasklist
 
     child = str(nc["process_instance_id"])
-    task = engine.wait_for_task(child, "uygunsuzluk-karari")
+    task = wait_for_task(engine, child, "uygunsuzluk-karari")
     assert candidate_groups(engine, task.id) == ["halkla-iliskiler"]
     # What Public Relations' Tasklist fills the decision form from.
     seen = task_variables(person(PUBLIC_RELATIONS), task.id)
@@ -120,7 +120,7 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     assert tracking in body_of(answer)
     row = wait_status(tracking, "kapatildi")
     assert row["answer"] == "olumlu"
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("uygunsuzluk-kaydedildi") < kinds.index("yeniden-acildi") < kinds.index("yanitlandi")
 
@@ -155,7 +155,7 @@ def test_redirected_request_notifies_the_institution_and_the_citizen_and_closes(
     assert "MESKİ Genel Müdürlüğü" in body_of(to_citizen)
     row = wait_status(tracking, "kuruma-yonlendirildi")
     assert row["answer"] == "yonlendirildi" and row["closed_at"] is not None
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
     status = api.get(f"/requests/{tracking}").json()
     assert "MESKİ" in status["history"][-1]["text"]
     assert nonconformity(nc["id"], status="dif-acik")["institution_code"] == "MESKI"
@@ -212,7 +212,7 @@ def test_standalone_nonconformity_opens_a_finding_and_a_dif_without_a_decision(
         )
         == []
     )
-    task = engine.wait_for_task(str(dif["process_instance_id"]), "eylemleri-planla")
+    task = wait_for_task(engine, str(dif["process_instance_id"]), "eylemleri-planla")
     assert candidate_groups(engine, task.id) == ["mudur-temizlik"]
     (opened,) = wait_mail(mailbox_dir, to="temizlik.mudur@belediye.local", containing=dif["number"])
     assert "İğdır caddesindeki çöp konteynerlerinin" in body_of(opened)
@@ -284,7 +284,7 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
         assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "kapatildi")
-    engine.wait_for_state(first_instance, "COMPLETED")
+    wait_for_state(engine, first_instance, "COMPLETED")
 
     reported = report(
         api,
@@ -302,7 +302,7 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
     # Its own process had ended: a new instance routes it to the directorate again.
     again = wait_status(tracking, "mudurlukte")
     assert again["process_instance_id"] != first_instance
-    engine.wait_for_task(str(again["process_instance_id"]), "talebi-degerlendir")
+    wait_for_task(engine, str(again["process_instance_id"]), "talebi-degerlendir")
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("yanitlandi") < kinds.index("yeniden-acildi") < len(kinds) - 1
     assert api.get(f"/requests/{tracking}").json()["closedAt"] is None

@@ -27,8 +27,9 @@ from deploy.local import processes, stack
 from services.bootstrap import Container, bootstrap
 from services.config import Settings, get_settings
 from services.models import OutboxMessage
-from services.operaton import STARTED_BY, Operaton, poll
+from services.operaton import STARTED_BY, Operaton
 from services.outbox import LEASE_SECONDS, dispatch_pending, enqueue_message
+from tests.integration.tasklist import poll
 
 FIXTURES = Path(__file__).with_name("fixtures")
 REPO = Path(__file__).resolve().parents[2]

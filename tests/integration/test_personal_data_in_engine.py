@@ -45,7 +45,7 @@ from services.operaton import Operaton
 from services.process_engine import EngineRefused
 from tests.integration.citizen import instance_of, request_row, submit, wait_mail, wait_status
 from tests.integration.quality import nonconformity, nonconformity_of_request
-from tests.integration.tasklist import complete, poll
+from tests.integration.tasklist import complete, poll, wait_for_state, wait_for_task
 
 PAGE = 1000
 MIN_VARIABLES = 100
@@ -380,7 +380,7 @@ def _asked_answered_and_redirected(api: httpx.Client, engine: Operaton, mailbox:
         assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "kuruma-yonlendirildi")
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
     return instance, str(nc["process_instance_id"])
 
 
@@ -403,7 +403,7 @@ def _closed_then_reported_by_the_citizen(api: httpx.Client, engine: Operaton) ->
         assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "kapatildi")
-    engine.wait_for_state(first, "COMPLETED")
+    wait_for_state(engine, first, "COMPLETED")
     reported = api.post(
         "/nonconformities",
         json={
@@ -434,7 +434,7 @@ def _closed_then_reported_by_the_citizen(api: httpx.Client, engine: Operaton) ->
         what=f"{tracking} at its directorate again, in a new instance",
     )
     again = str(row["process_instance_id"])
-    engine.wait_for_task(again, "talebi-degerlendir")
+    wait_for_task(engine, again, "talebi-degerlendir")
     return first, str(nc["process_instance_id"]), again
 
 

@@ -39,7 +39,7 @@ from services.models import (
 from services.operaton import Operaton
 from tests.integration.citizen import instance_of, submit, wait_mail, wait_status
 from tests.integration.modeler import edited
-from tests.integration.tasklist import complete, person, poll
+from tests.integration.tasklist import complete, person, poll, wait_for_state
 
 PROCESS = "kisisel-veri-anonimlestirme"
 BY_HAND = "kisisel-veri-anonimlestirme-istendi"  # the message of its "Elle başlatıldı" start
@@ -399,7 +399,7 @@ def test_the_nightly_process_anonymises_an_old_closed_request_and_its_history_st
     _age(app_container, wait_status(tracking, "kapatildi")["id"])
 
     job = _start_by_hand()
-    engine.wait_for_state(job, "COMPLETED")
+    wait_for_state(engine, job, "COMPLETED")
     assert "elle-baslatildi" in engine.activity_ids(job)
     count = poll(lambda: _variable(engine, job, "anonymisedCount"), what="the anonymised count")
     assert int(count) >= 1

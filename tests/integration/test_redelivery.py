@@ -22,7 +22,7 @@ from services.bootstrap import Container
 from services.models import RequestEvent
 from services.operaton import ExternalTasks, Operaton
 from tests.integration.citizen import complete, events, instance_of, mails, submit, wait_status
-from tests.integration.tasklist import poll
+from tests.integration.tasklist import poll, wait_for_state, wait_for_task
 from workers import task_types
 from workers.main import routers
 from workers.runtime import ExternalTask
@@ -143,7 +143,7 @@ def test_a_task_delivered_again_after_its_worker_died_mails_the_citizen_once(
         {"outcome": "yapildi", "resolution": "Çukur kapatıldı."},
         assignee="yol.personel",
     )
-    engine.wait_for_task(instance, "kapatma-kontrolu")
+    wait_for_task(engine, instance, "kapatma-kontrolu")
     citizen = body["citizen"]["email"]
 
     layout = stack.Layout.from_env()
@@ -195,7 +195,7 @@ def test_a_task_delivered_again_after_its_worker_died_mails_the_citizen_once(
     finally:
         stack.start_workers(layout)
 
-    engine.wait_for_state(instance, "COMPLETED", timeout=90)
+    wait_for_state(engine, instance, "COMPLETED", timeout=90)
     (success,) = _success_log(engine, first.id)
     assert success["workerId"].startswith("kalite-workers@"), success
     assert success["activityInstanceId"] == first.activity_instance_id

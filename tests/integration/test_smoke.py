@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from services.operaton import Operaton
-from tests.integration.tasklist import complete, person, poll
+from tests.integration.tasklist import complete, person, poll, wait_for_state, wait_for_task
 
 TURKISH = "İı Şş Ğğ Çç Öö Üü"
 
@@ -44,7 +44,7 @@ def test_system_check_runs_through_every_part(api: httpx.Client, engine: Operato
     assert TURKISH in mail.get_body(preferencelist=("plain",)).get_content()
     assert "Sistem kontrolü" in mail["Subject"]
 
-    task = engine.wait_for_task(instance, "bildirimi-dogrula")
+    task = wait_for_task(engine, instance, "bildirimi-dogrula")
     assert task.name == "Bildirimi doğrula"
     links = engine.json("GET", f"/task/{task.id}/identity-links", params={"type": "candidate"})
     assert "sistem-yoneticileri" in {link["groupId"] for link in links}
@@ -63,7 +63,7 @@ def test_system_check_runs_through_every_part(api: httpx.Client, engine: Operato
     done = poll(lambda: _status(api, check_id, "completed"), what="system check completed", timeout=60)
     assert done["confirmedBy"] == "yonetici"
     assert engine.who_completed(instance, "bildirimi-dogrula") == "yonetici"
-    engine.wait_for_state(instance, "COMPLETED")
+    wait_for_state(engine, instance, "COMPLETED")
 
 
 def test_unknown_system_check_is_404(api: httpx.Client) -> None:

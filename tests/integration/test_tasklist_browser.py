@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from services.operaton import Operaton
 from tests.conftest import REPO
 from tests.integration.citizen import body_of, instance_of, submit, wait_mail, wait_status
-from tests.integration.tasklist import poll
+from tests.integration.tasklist import poll, wait_for_task
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -80,7 +80,7 @@ def test_staff_complete_the_assessment_in_tasklist(
     tracking, _ = submit(api)
     instance = instance_of(tracking)
     request_id = str(wait_status(tracking, "mudurlukte")["id"])
-    task = engine.wait_for_task(instance, "talebi-degerlendir")
+    task = wait_for_task(engine, instance, "talebi-degerlendir")
     labels = _labels(FORM)
     outcome_label, resolution_label = labels["outcome"], labels["resolution"]
     assert (outcome_label, resolution_label) == ("Sonuç", "Yapılan iş")
@@ -141,7 +141,7 @@ def test_staff_complete_the_assessment_in_tasklist(
     # Tasklist drops the task; the engine has moved on to Public Relations' closure check.
     expect(page.locator(f"ol.tasks-list a[href='#/?task={task.id}']")).to_have_count(0)
     page.screenshot(path=str(_screenshots() / "tasklist-talebi-degerlendir-tamamlandi.png"), full_page=True)
-    next_task = engine.wait_for_task(instance, "kapatma-kontrolu")
+    next_task = wait_for_task(engine, instance, "kapatma-kontrolu")
     assert next_task.name == "Kapatma kontrolü"
     assert engine.tasks(processInstanceId=instance, taskDefinitionKey="talebi-degerlendir") == []
     assert engine.who_completed(instance, "talebi-degerlendir") == "yol.personel"
