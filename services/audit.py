@@ -132,7 +132,7 @@ def current_actor() -> str:
 
 
 def set_actor(actor: str) -> Token[str]:
-    """The actor of the rest of this context (a request's task, a job's handler)."""
+    """The actor of the rest of this context (a request's task, an external task's handler)."""
     if not actor.strip():
         raise ValueError("an audit actor must not be empty")
     return _actor.set(actor)

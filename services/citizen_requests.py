@@ -1,8 +1,8 @@
 """Citizen requests (birim istek): intake, routing, notifications, history and answers.
 
-Every function that a worker calls is idempotent: it is keyed by the request and the job's
-element-instance key (unique per step execution; a timer firing again is a new one), so a job
-delivered twice leaves one history entry and sends one message.
+Every function that a worker calls is idempotent: it is keyed by the request and the external
+task's activity instance id (unique per step execution; a timer firing again is a new one), so a
+task delivered twice leaves one history entry and sends one message.
 """
 
 from __future__ import annotations

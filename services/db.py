@@ -24,7 +24,7 @@ class Base(DeclarativeBase):
 
 
 def make_engine(database_url: str) -> Engine:
-    # hide_parameters: errors (and so logs and job failures) show the SQL, never the values,
+    # hide_parameters: errors (and so logs and task failures) show the SQL, never the values,
     # which may be a citizen's personal data.
     return create_engine(
         database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True

@@ -1,7 +1,7 @@
 """DİF — corrective/improvement actions (clauses 5.2, 5.4, 7): plan, carry out with evidence,
 approve, verify, archive; with reminders and escalations when work or approvals stall.
 
-Worker-facing functions are idempotent: keyed by the DİF or action and the job's element instance.
+Worker-facing functions are idempotent: keyed by the DİF or action and the external task's activity instance.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def record_plan(
     with uow_factory() as uow:
         dif = _lock(uow.session, dif_id)
         existing = _actions(uow.session, dif.id)
-        if not existing:  # a redelivered job finds the plan already recorded
+        if not existing:  # a redelivered task finds the plan already recorded
             dif.root_cause = cause
             dif.planned_by = actor
             dif.status = "uygulamada"

@@ -74,7 +74,7 @@ class OutboxMessage(Base):
 
 
 class Notification(Base):
-    """Every mail sent, keyed so that a redelivered job never mails twice."""
+    """Every mail sent, keyed so that a redelivered task never mails twice."""
 
     __tablename__ = "notifications"
 

@@ -109,9 +109,9 @@ async def deliver_once(
 
     The row is reserved (with its Message-ID) before talking to the server and marked sent
     after it. A crash between the server accepting the message and that commit, or a second
-    delivery of the same job while the first is still talking to the server, can send it once
+    delivery of the same task while the first is still talking to the server, can send it once
     more, with the same Message-ID; nothing else can. The database work runs in a thread so
-    that the event loop of the workers keeps serving other jobs meanwhile.
+    that the event loop of the workers keeps serving other tasks meanwhile.
     """
     message_id = await asyncio.to_thread(_reserve, uow_factory, idempotency_key, recipient, subject)
     if message_id is None:

@@ -72,7 +72,7 @@ async def send_test_notification(
     recipient: str,
     tasklist_url: str,
 ) -> datetime:
-    """Idempotent: a redelivered job finds the mail sent and the check already notified."""
+    """Idempotent: a redelivered task finds the mail sent and the check already notified."""
     await asyncio.to_thread(get_check, uow_factory, check_id)  # no mail for an unknown check
     await send_once(
         uow_factory,

@@ -1,6 +1,6 @@
 """A local OpenID issuer for development and tests: `python -m deploy.local.identity serve|token`.
 
-It stands in for the municipality's identity provider (or Camunda Identity) on 127.0.0.1 only:
+It stands in for the municipality's identity provider (e.g. Keycloak) on 127.0.0.1 only:
 RS256 tokens for the sample users of `users.json` (one per role), a JWKS and a discovery
 document, so the API validates tokens exactly as it does in production — by the issuer's keys,
 never by a bypass. It refuses to run with ENVIRONMENT=production.
