@@ -19,8 +19,6 @@ from typing import Any
 import httpx
 
 from services.process_engine import (
-    DeployedResource,
-    Deployment,
     EngineRefused,
     EngineUnavailable,
     HumanTask,
@@ -121,31 +119,17 @@ class Operaton:
             return False, f"HTTP {error.status}"
         return True, "ok"
 
-    def deploy(self, name: str, files: Sequence[Path], *, source: str) -> Deployment:
-        """One deployment of these files together (a diagram with its forms); an unchanged set is kept."""
+    def deploy(self, name: str, files: Sequence[Path], *, source: str) -> str:
+        """One deployment of these files together (a diagram with its forms); an unchanged set is
+        kept as it was. Returns the deployment's id."""
         uploads = [(f.name, (f.name, f.read_bytes(), "application/octet-stream")) for f in files]
         body = self.json(
             "POST",
             "/deployment/create",
-            data={
-                "deployment-name": name,
-                "deployment-source": source,
-                "enable-duplicate-filtering": "true",
-            },
+            data={"deployment-name": name, "deployment-source": source, "enable-duplicate-filtering": "true"},
             files=uploads,
         )
-        resources: list[DeployedResource] = []
-        for definition in (body.get("deployedProcessDefinitions") or {}).values():
-            resources.append(
-                DeployedResource(
-                    name=definition["resource"],
-                    kind="process",
-                    key=definition["key"],
-                    version=definition["version"],
-                    definition_id=definition["id"],
-                )
-            )
-        return Deployment(id=body["id"], resources=resources)
+        return str(body["id"])
 
     def start_by_message(
         self, message: str, *, business_key: str, variables: Mapping[str, Any], start_id: str
@@ -245,15 +229,6 @@ class Operaton:
 
     # ------------------------------------------------------------ Cockpit
 
-    def instance_variables(self, process_instance_id: str) -> dict[str, Any]:
-        return plain_all(
-            self.json(
-                "GET",
-                f"/process-instance/{process_instance_id}/variables",
-                params={"deserializeValues": "false"},
-            )
-        )
-
     def historic_instance(self, process_instance_id: str) -> dict[str, Any] | None:
         try:
             found: dict[str, Any] = self.json("GET", f"/history/process-instance/{process_instance_id}")
@@ -267,21 +242,6 @@ class Operaton:
         """Historic process instances (running and ended), `GET /history/process-instance` criteria."""
         found: list[dict[str, Any]] = self.json("GET", "/history/process-instance", params=criteria)
         return found
-
-    def all_instances(self, process_key: str, page: int = 500) -> Iterator[dict[str, Any]]:
-        first = 0
-        while True:
-            batch = self.instances(
-                processDefinitionKey=process_key,
-                sortBy="startTime",
-                sortOrder="asc",
-                firstResult=first,
-                maxResults=page,
-            )
-            yield from batch
-            if len(batch) < page:
-                return
-            first += page
 
     def entered_activities(self, process_definition_id: str) -> set[str]:
         """Every activity any instance of this definition entered (Cockpit's history statistics)."""

@@ -9,7 +9,7 @@ nothing here names an engine client library.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,23 +35,6 @@ class EngineRefused(Exception):
 
 
 @dataclass(frozen=True)
-class DeployedResource:
-    """One file of a deployment as the engine recorded it."""
-
-    name: str
-    kind: str  # "process" or "form" (or "other")
-    key: str  # process id / form id
-    version: int | None
-    definition_id: str | None
-
-
-@dataclass(frozen=True)
-class Deployment:
-    id: str
-    resources: list[DeployedResource] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class HumanTask:
     """A user task as Tasklist shows it."""
 
@@ -74,7 +57,7 @@ class ProcessEngine(Protocol):
 
     def reachable(self) -> tuple[bool, str]: ...
 
-    def deploy(self, name: str, files: Sequence[Path], *, source: str) -> Deployment: ...
+    def deploy(self, name: str, files: Sequence[Path], *, source: str) -> str: ...
 
     def start_by_message(
         self, message: str, *, business_key: str, variables: Mapping[str, Any], start_id: str
