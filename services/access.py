@@ -23,6 +23,7 @@ class Role(StrEnum):
 class Permission(StrEnum):
     REQUESTS_READ = "requests:read"
     REQUESTS_READ_ALL = "requests:read-all"
+    REQUESTS_PRIORITISE = "requests:prioritise"
     NONCONFORMITIES_REPORT = "nonconformities:report"
     NONCONFORMITIES_READ = "nonconformities:read"
     NONCONFORMITIES_READ_ALL = "nonconformities:read-all"
@@ -38,6 +39,7 @@ class Permission(StrEnum):
 P = Permission
 _DIRECTORATE = {
     P.REQUESTS_READ,
+    P.REQUESTS_PRIORITISE,
     P.NONCONFORMITIES_REPORT,
     P.NONCONFORMITIES_READ,
     P.DIFS_READ,
@@ -45,7 +47,13 @@ _DIRECTORATE = {
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(
-        {P.REQUESTS_READ, P.REQUESTS_READ_ALL, P.NONCONFORMITIES_REPORT, P.CATALOGUE_READ}
+        {
+            P.REQUESTS_READ,
+            P.REQUESTS_READ_ALL,
+            P.REQUESTS_PRIORITISE,
+            P.NONCONFORMITIES_REPORT,
+            P.CATALOGUE_READ,
+        }
     ),
     Role.DIRECTORATE_STAFF: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
     Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
@@ -70,6 +78,7 @@ READ_ALL = {
     P.NONCONFORMITIES_READ: P.NONCONFORMITIES_READ_ALL,
     P.DIFS_READ: P.DIFS_READ_ALL,
     P.EVIDENCE_WRITE: P.DIFS_READ_ALL,
+    P.REQUESTS_PRIORITISE: P.REQUESTS_READ_ALL,
 }
 
 

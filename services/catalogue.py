@@ -24,12 +24,16 @@ class CatalogueError(ValueError):
 
 
 def load_seed_if_empty(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> bool:
-    """Load the sample catalogue on first start; never overwrite what operators changed."""
+    """Load the sample catalogue on first start; never overwrite what operators changed (a later
+    start adds only the categories a newer release ships)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     _load_offices_if_empty(uow_factory, data)
     with uow_factory() as uow:
-        if uow.session.scalar(select(func.count()).select_from(Directorate)):
-            return False
+        installed = bool(uow.session.scalar(select(func.count()).select_from(Directorate)))
+    if installed:
+        add_new_seed_categories(uow_factory, path)
+        return False
+    with uow_factory() as uow:
         for d in data["directorates"]:
             uow.session.add(
                 Directorate(
@@ -44,19 +48,38 @@ def load_seed_if_empty(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> boo
             )
         uow.session.flush()
         for c in data["categories"]:
-            uow.session.add(
-                Category(
-                    code=c["code"],
-                    name=c["name"],
-                    directorate_code=c["directorate"],
-                    service_days=c["serviceDays"],
-                    active=c.get("active", True),
-                )
-            )
+            uow.session.add(_category(c))
         for i in data["institutions"]:
             uow.session.add(Institution(code=i["code"], name=i["name"], email=i["email"]))
         uow.commit()
         return True
+
+
+def _category(c: dict[str, Any]) -> Category:
+    return Category(
+        code=c["code"],
+        name=c["name"],
+        directorate_code=c["directorate"],
+        service_days=c["serviceDays"],
+        default_priority=c.get("priority", "normal"),
+        high_service_days=c.get("highServiceDays"),
+        urgent_service_hours=c.get("urgentServiceHours", 24),
+        active=c.get("active", True),
+    )
+
+
+def add_new_seed_categories(uow_factory: UnitOfWorkFactory, path: Path = SEED) -> int:
+    """Categories a newer release ships (e.g. the health-and-safety ones) join an installed
+    catalogue; codes that exist are never touched. Returns how many were added."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    with uow_factory() as uow:
+        known = set(uow.session.scalars(select(Category.code)))
+        directorates = set(uow.session.scalars(select(Directorate.code)))
+        new = [c for c in data["categories"] if c["code"] not in known and c["directorate"] in directorates]
+        for c in new:
+            uow.session.add(_category(c))
+        uow.commit()
+        return len(new)
 
 
 def _load_offices_if_empty(uow_factory: UnitOfWorkFactory, data: dict[str, Any]) -> None:

@@ -11,14 +11,14 @@ import base64
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import catalogue
+from services import catalogue, service_time, wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Category,
@@ -26,15 +26,17 @@ from services.models import (
     CitizenReply,
     CitizenRequest,
     Directorate,
+    Objection,
     RequestEvent,
 )
 from services.notifications import Mail, Mailer, deliver_once, send_once
 from services.outbox import enqueue_message
 from services.sms import SmsSender
-from services.working_days import add_working_days
+from services.working_days import ISTANBUL
 
 START_MESSAGE = "birim-istek-alindi"
 REPLY_MESSAGE = "vatandas-yaniti"
+PRIORITY_MESSAGE = "oncelik-degisti"
 SYSTEM = "sistem"
 
 # Status after each recorded staff outcome (the gateway in the diagram decides the path).
@@ -53,7 +55,14 @@ PUBLIC_TEXT = {
     "yeniden-acildi": "Talebiniz yeniden değerlendirilmek üzere müdürlüğe iletildi.",
     "kuruma-yonlendirildi": "Talebiniz görev alanı nedeniyle {institution} kurumuna yönlendirildi.",
     "kisisel-veriler-anonimlestirildi": "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi.",
+    "itiraz-edildi": "İtirazınız alındı; Halkla İlişkiler Müdürlüğü değerlendirecek.",
+    "kapanis-onaylandi": "İtirazınız değerlendirildi; talebinizin kapanışı gerekçesiyle onaylandı.",
+    "memnuniyet-degerlendirildi": "Değerlendirmeniz kaydedildi, teşekkür ederiz.",
 }
+# Where the request waits at the directorate's task: a priority change recreates that task.
+AT_DIRECTORATE = {"mudurlukte", "yeniden-acildi"}
+# Before routing, the priority is stored and the routing step uses it.
+BEFORE_ROUTING = {"alindi", "yonlendirme-bekliyor", "yeniden-yonlendirilecek"}
 
 
 class RequestNotFound(LookupError):
@@ -68,6 +77,10 @@ class ReplyNotExpected(ValueError):
     pass
 
 
+class PriorityNotChangeable(ValueError):
+    """The request is not where a priority change can take effect (the message says why)."""
+
+
 @dataclass(frozen=True)
 class Contact:
     full_name: str
@@ -75,6 +88,7 @@ class Contact:
     email: str | None
     address: str | None
     preferred_channel: str
+    wants_updates: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Intake:
     latitude: float | None
     longitude: float | None
     contact: Contact
+    district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ class Routing:
     staff_group: str
     service_days: int
     due_at: datetime
+    priority: str
 
 
 def new_tracking_code() -> str:
@@ -125,6 +141,7 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
                 description=intake.description,
                 latitude=intake.latitude,
                 longitude=intake.longitude,
+                district=intake.district,
                 status="alindi",
             )
             uow.session.add(request)
@@ -138,6 +155,7 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
                     email=c.email,
                     address=c.address,
                     preferred_channel=c.preferred_channel,
+                    wants_updates=c.wants_updates,
                 )
             )
             add_event(uow.session, request.id, "alindi", actor=f"kanal:{intake.channel}")
@@ -161,6 +179,7 @@ def enqueue_start(session: Session, request: CitizenRequest) -> None:
         correlation_key=str(request.id),
         variables={
             "requestId": str(request.id),
+            "trackingNumber": request.tracking_code,
             "requestType": request.request_type,
             "channel": request.channel,
             "categoryCode": request.category_code,
@@ -168,10 +187,51 @@ def enqueue_start(session: Session, request: CitizenRequest) -> None:
     )
 
 
-def service_days(session: Session, request: CitizenRequest) -> int:
-    """The request's category's service time (working days); 30 days (Law 3071) without one."""
+def new_deadline(session: Session, request: CitizenRequest, start: datetime) -> datetime:
+    """The answer's due date for a service period starting at `start` (receipt or reopening),
+    from the request's category and priority; the law's 30 days without a category."""
     category = session.get(Category, request.category_code) if request.category_code else None
-    return category.service_days if category else 30
+    return service_time.deadline(start, category, request.priority)
+
+
+def _iso(moment: datetime) -> str:
+    # UTC with a Z: the engine reads it as a date-time (timers, task due and follow-up dates).
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _service_start(session: Session, request: CitizenRequest) -> datetime:
+    """When the current service period began: the last reopening, else the receipt."""
+    reopened = session.scalar(
+        select(func.max(RequestEvent.at)).where(
+            RequestEvent.request_id == request.id, RequestEvent.event == "yeniden-acildi"
+        )
+    )
+    return reopened or request.received_at
+
+
+def task_variables(session: Session, request: CitizenRequest) -> dict[str, Any]:
+    """What the human tasks show and sort by in Tasklist: a name that says what the task is about,
+    the service-time deadline as due date, the reminder as follow-up date, the priority."""
+    category = session.get(Category, request.category_code) if request.category_code else None
+    subject = " · ".join(
+        part
+        for part in (request.tracking_code, category.name if category else None, request.district)
+        if part
+    )
+    variables: dict[str, Any] = {
+        "trackingNumber": request.tracking_code,
+        "categoryName": category.name if category else "-",
+        "district": request.district or "-",
+        "priority": request.priority,
+        "priorityLabel": service_time.LABELS[request.priority],
+        "taskPriority": service_time.TASK_PRIORITY[request.priority],
+        "taskSubject": subject,
+    }
+    if request.due_at is not None:
+        start = _service_start(session, request)
+        variables["dueDate"] = _iso(request.due_at)
+        variables["followUpDate"] = _iso(service_time.follow_up(start, request.due_at))
+    return variables
 
 
 def _by_channel_reference(
@@ -236,6 +296,15 @@ def get_by_tracking(
         )
         uow.session.expunge_all()
         return request, events
+
+
+def get_by_id(uow_factory: UnitOfWorkFactory, request_id: uuid.UUID) -> CitizenRequest:
+    with uow_factory() as uow:
+        request = uow.session.get(CitizenRequest, request_id)
+        if request is None:
+            raise RequestNotFound(str(request_id))
+        uow.session.expunge(request)
+        return request
 
 
 @dataclass(frozen=True)
@@ -311,12 +380,17 @@ def route(
             uow.commit()
             raise CategoryNotFound(category_code or "")
         category, directorate = found
+        # A priority staff set with a reason outlives a re-routing; else the category's default.
+        priority = (
+            request.priority if _priority_set_by_staff(uow.session, request_id) else category.default_priority
+        )
         routing = Routing(
             category_code=category.code,
             directorate_code=directorate.code,
             staff_group=directorate.staff_group,
             service_days=category.service_days,
-            due_at=add_working_days(request.received_at, category.service_days),
+            due_at=service_time.deadline(request.received_at, category, priority),
+            priority=priority,
         )
         if add_event(
             uow.session,
@@ -326,6 +400,7 @@ def route(
                 "categoryCode": category.code,
                 "directorateCode": directorate.code,
                 "dueAt": routing.due_at.isoformat(),
+                "priority": priority,
             },
             idempotency_key=f"route:{request_id}:{activity_instance_id}",
             directorate=directorate.name,
@@ -333,10 +408,37 @@ def route(
             request.category_code = category.code
             request.directorate_code = directorate.code
             request.due_at = routing.due_at
+            request.priority = priority
             request.status = "yonlendirildi"
             request.process_instance_id = process_instance_id
         uow.commit()
         return routing
+
+
+def route_variables(
+    uow_factory: UnitOfWorkFactory, routing: Routing, request_id: uuid.UUID
+) -> dict[str, Any]:
+    with uow_factory() as uow:
+        request = uow.session.get(CitizenRequest, request_id)
+        assert request is not None
+        return {
+            "categoryCode": routing.category_code,
+            "directorateCode": routing.directorate_code,
+            "staffGroup": routing.staff_group,
+            "serviceDays": routing.service_days,
+            **task_variables(uow.session, request),
+        }
+
+
+def _priority_set_by_staff(session: Session, request_id: uuid.UUID) -> bool:
+    return (
+        session.scalar(
+            select(RequestEvent.id)
+            .where(RequestEvent.request_id == request_id, RequestEvent.event == "oncelik-degisti")
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _lock(session: Session, request_id: uuid.UUID) -> CitizenRequest:
@@ -346,7 +448,7 @@ def _lock(session: Session, request_id: uuid.UUID) -> CitizenRequest:
     return request
 
 
-def _context(
+def request_context(
     uow_factory: UnitOfWorkFactory, request_id: uuid.UUID
 ) -> tuple[CitizenRequest, CitizenContact, Category | None, Directorate | None]:
     with uow_factory() as uow:
@@ -371,6 +473,37 @@ def location_text(request: CitizenRequest, contact: CitizenContact) -> str:
     return location.strip() or "-"
 
 
+def _local(moment: datetime | None) -> str:
+    """A date and time as Turkish readers write it, in Türkiye's time."""
+    return moment.astimezone(ISTANBUL).strftime("%d.%m.%Y %H:%M") if moment else "-"
+
+
+def staff_mail(
+    session: Session, key: str, recipient: str, values: dict[str, Any], category_code: str | None
+) -> Mail:
+    text = wording.render(session, key, "eposta", values, category_code=category_code)
+    return Mail(recipient=recipient, subject=text.subject, body=text.body)
+
+
+def request_values(
+    request: CitizenRequest, category: Category | None, directorate: Directorate | None
+) -> dict[str, Any]:
+    """The placeholders every request template may use (no personal data)."""
+    return {
+        "takip_no": request.tracking_code,
+        "talep_turu": request.request_type,
+        "kategori": category.name if category else "-",
+        "kategori_kodu": category.code if category else "-",
+        "mudurluk": directorate.name if directorate else "-",
+        "kanal": request.channel,
+        "ilce": request.district or "-",
+        "oncelik": service_time.LABELS[request.priority],
+        "hizmet_suresi": service_time.service_time_text(category, request.priority),
+        "son_tarih": _local(request.due_at),
+        "talep_id": str(request.id),
+    }
+
+
 async def notify_directorate(
     uow_factory: UnitOfWorkFactory,
     mailer: Mailer,
@@ -379,23 +512,18 @@ async def notify_directorate(
     activity_instance_id: str,
     tasklist_url: str,
 ) -> None:
-    request, contact, category, directorate = _context(uow_factory, request_id)
+    request, contact, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
-    mail = Mail(
-        recipient=directorate.email,
-        subject=f"Yeni birim istek: {category.name}",
-        body=(
-            f"Sayın {directorate.name} yetkilisi,\n\n"
-            f"Müdürlüğünüze yeni bir {request.request_type} yönlendirildi.\n\n"
-            f"Kategori: {category.name} ({category.code})\n"
-            f"Kanal: {request.channel}\n"
-            f"Konum: {location_text(request, contact)}\n"
-            f"Hizmet süresi: {category.service_days} iş günü, son gün "
-            f"{request.due_at:%d.%m.%Y %H:%M}\n\n"
-            f"Açıklama:\n{request.description}\n\n"
-            f'Görevi Tasklist\'te açın: {tasklist_url} ("Talebi değerlendir", talep {request.id})\n'
-        ),
-    )
+    values = {
+        **request_values(request, category, directorate),
+        "konum": location_text(request, contact),
+        "aciklama": request.description,
+        "tasklist_adresi": tasklist_url,
+    }
+    with uow_factory() as uow:
+        mail = staff_mail(
+            uow.session, "personel.mudurluge-bildirim", directorate.email, values, category.code
+        )
     sent = await send_once(
         uow_factory, mailer, idempotency_key=f"notify:{request_id}:{activity_instance_id}", mail=mail
     )
@@ -408,6 +536,40 @@ async def notify_directorate(
             idempotency_key=f"notify:{request_id}:{activity_instance_id}",
         )
         _lock(uow.session, request_id).status = "mudurlukte"
+        uow.commit()
+
+
+async def notify_director_urgent(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    *,
+    request_id: uuid.UUID,
+    activity_instance_id: str,
+    tasklist_url: str,
+) -> None:
+    """An urgent request (health and safety) reaches the director at once, not only the unit."""
+    request, contact, category, directorate = request_context(uow_factory, request_id)
+    assert directorate is not None and category is not None
+    key = f"urgent:{request_id}:{activity_instance_id}"
+    values = {
+        **request_values(request, category, directorate),
+        "konum": location_text(request, contact),
+        "aciklama": request.description,
+        "tasklist_adresi": tasklist_url,
+    }
+    with uow_factory() as uow:
+        mail = staff_mail(
+            uow.session, "personel.acil-talep", directorate.director_email, values, category.code
+        )
+    sent = await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
+    with uow_factory() as uow:
+        add_event(
+            uow.session,
+            request_id,
+            "mudure-acil-bildirildi",
+            details={"directorateCode": directorate.code, "sent": sent},
+            idempotency_key=key,
+        )
         uow.commit()
 
 
@@ -444,24 +606,36 @@ async def tell_citizen(
     *,
     key: str,
     contact: CitizenContact,
-    subject: str,
-    text: str,
+    template: str,
+    values: dict[str, Any],
+    category_code: str | None = None,
 ) -> bool:
-    if contact.preferred_channel == "sms" and contact.phone:
+    """Send the citizen the template's text on the channel they chose, once per key."""
+    medium: wording.Medium = "sms" if contact.preferred_channel == "sms" and contact.phone else "eposta"
+    with uow_factory() as uow:
+        text = wording.render(
+            uow.session,
+            template,
+            medium,
+            {"ad_soyad": contact.full_name, **values},
+            category_code=category_code,
+        )
+    if medium == "sms":
         phone = contact.phone
+        assert phone is not None
 
         async def deliver_sms(message_id: str) -> None:
-            await sms.send(phone, f"{subject}: {text}", message_id=message_id)
+            await sms.send(phone, text.body, message_id=message_id)
 
         return await deliver_once(
-            uow_factory, idempotency_key=key, recipient=phone, subject=subject, deliver=deliver_sms
+            uow_factory, idempotency_key=key, recipient=phone, subject=template, deliver=deliver_sms
         )
     assert contact.email is not None
     return await send_once(
         uow_factory,
         mailer,
         idempotency_key=key,
-        mail=Mail(recipient=contact.email, subject=subject, body=text),
+        mail=Mail(recipient=contact.email, subject=text.subject, body=text.body),
     )
 
 
@@ -474,22 +648,16 @@ async def ask_citizen(
     question: str,
     activity_instance_id: str,
 ) -> None:
-    request, contact, _, _ = _context(uow_factory, request_id)
-    text = (
-        f"Sayın {contact.full_name},\n\n"
-        f"{request.tracking_code} numaralı talebinizle ilgili müdürlüğümüz sizden bilgi istiyor:\n\n"
-        f"{question}\n\n"
-        "Yanıtınızı bu e-postaya yanıt vererek, Alo 185'i arayarak ya da web sitemizden "
-        "takip numaranızla iletebilirsiniz.\n"
-    )
+    request, contact, category, directorate = request_context(uow_factory, request_id)
     await tell_citizen(
         uow_factory,
         mailer,
         sms,
         key=f"ask:{request_id}:{activity_instance_id}",
         contact=contact,
-        subject=f"Talebiniz hakkında bilgi gerekiyor ({request.tracking_code})",
-        text=text,
+        template="vatandas.bilgi-istendi",
+        values={**request_values(request, category, directorate), "soru": question},
+        category_code=request.category_code,
     )
     with uow_factory() as uow:
         add_event(
@@ -546,8 +714,9 @@ async def escalate_overdue(
     tasklist_url: str,
 ) -> int:
     """Tell the director the request is past its service time; returns how many times so far."""
-    request, _, category, directorate = _context(uow_factory, request_id)
+    request, _, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
+    key = f"overdue:{request_id}:{activity_instance_id}"
     with uow_factory() as uow:
         earlier = (
             uow.session.scalar(
@@ -556,33 +725,24 @@ async def escalate_overdue(
                 .where(
                     RequestEvent.request_id == request_id,
                     RequestEvent.event == "gecikme-bildirildi",
-                    RequestEvent.idempotency_key != f"overdue:{request_id}:{activity_instance_id}",
+                    RequestEvent.idempotency_key != key,
                 )
             )
             or 0
         )
-    count = earlier + 1
-    await send_once(
-        uow_factory,
-        mailer,
-        idempotency_key=f"overdue:{request_id}:{activity_instance_id}",
-        mail=Mail(
-            recipient=directorate.director_email,
-            subject=f"Hizmet süresi aşıldı ({count}. bildirim): {category.name}",
-            body=(
-                f"Sayın Müdür,\n\n{directorate.name} müdürlüğüne yönlendirilen talep {request.id} "
-                f"hizmet süresini aştı (son gün {request.due_at:%d.%m.%Y %H:%M}). "
-                f"Bu, {count}. gecikme bildirimidir.\n\nTasklist: {tasklist_url}\n"
-            ),
-        ),
-    )
+        count = earlier + 1
+        values = {
+            **request_values(request, category, directorate),
+            "bildirim_sayisi": count,
+            "tasklist_adresi": tasklist_url,
+        }
+        mail = staff_mail(
+            uow.session, "personel.gecikme-bildirimi", directorate.director_email, values, category.code
+        )
+    await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     with uow_factory() as uow:
         add_event(
-            uow.session,
-            request_id,
-            "gecikme-bildirildi",
-            details={"count": count},
-            idempotency_key=f"overdue:{request_id}:{activity_instance_id}",
+            uow.session, request_id, "gecikme-bildirildi", details={"count": count}, idempotency_key=key
         )
         uow.commit()
     return count
@@ -595,11 +755,14 @@ async def answer_citizen(
     *,
     request_id: uuid.UUID,
     outcome: str,
+    objection_period: timedelta,
     activity_instance_id: str,
-) -> str:
-    """Positive answer when the work was done, negative (with the directorate's reason) otherwise."""
-    request, contact, _, directorate = _context(uow_factory, request_id)
+) -> tuple[str, datetime]:
+    """Positive answer when the work was done, negative (with the directorate's reason) otherwise.
+    Opens the objection period; returns the answer and the period's end."""
+    request, contact, category, directorate = request_context(uow_factory, request_id)
     answer = "olumlu" if outcome == "yapildi" else "olumsuz"
+    key = f"answer:{request_id}:{activity_instance_id}"
     with uow_factory() as uow:
         assessment = uow.session.scalar(
             select(RequestEvent)
@@ -608,28 +771,29 @@ async def answer_citizen(
             .limit(1)
         )
         details = assessment.details if assessment else {}
-    unit = directorate.name if directorate else "Belediyemiz"
-    if answer == "olumlu":
-        body = (
-            f"Sayın {contact.full_name},\n\n{request.tracking_code} numaralı talebiniz {unit} "
-            f"tarafından sonuçlandırılmıştır.\n\nYapılan iş: {details.get('resolution') or '-'}\n\n"
-            "Bize ulaştığınız için teşekkür ederiz.\n"
+        # A redelivered task keeps the deadline the first delivery set.
+        told = uow.session.scalar(select(RequestEvent).where(RequestEvent.idempotency_key == key))
+        deadline = (
+            datetime.fromisoformat(told.details["objectionDeadline"])
+            if told is not None and "objectionDeadline" in told.details
+            else datetime.now(UTC) + objection_period
         )
-    else:
-        body = (
-            f"Sayın {contact.full_name},\n\n{request.tracking_code} numaralı talebiniz {unit} "
-            f"tarafından değerlendirilmiş, ancak yerine getirilememektedir.\n\n"
-            f"Gerekçe: {details.get('reason') or '-'}\n\n"
-            "Bilgilerinize sunarız.\n"
-        )
+    values = {
+        **request_values(request, category, directorate),
+        "birim": directorate.name if directorate else "Belediyemiz",
+        "yapilan_is": details.get("resolution") or "-",
+        "gerekce": details.get("reason") or "-",
+        "itiraz_son_tarih": _local(deadline),
+    }
     await tell_citizen(
         uow_factory,
         mailer,
         sms,
-        key=f"answer:{request_id}:{activity_instance_id}",
+        key=key,
         contact=contact,
-        subject=f"Talebiniz sonuçlandı ({request.tracking_code})",
-        text=body,
+        template=f"vatandas.yanit-{answer}",
+        values=values,
+        category_code=request.category_code,
     )
     with uow_factory() as uow:
         req = _lock(uow.session, request_id)
@@ -637,11 +801,171 @@ async def answer_citizen(
             uow.session,
             request_id,
             "yanitlandi",
-            details={"answer": answer},
-            idempotency_key=f"answer:{request_id}:{activity_instance_id}",
+            details={"answer": answer, "objectionDeadline": deadline.isoformat()},
+            idempotency_key=key,
         ):
             req.status = "kapatildi"
             req.answer = answer
             req.closed_at = datetime.now(UTC)
+            req.objection_deadline = deadline
         uow.commit()
-    return answer
+    return answer, deadline
+
+
+# ---------------------------------------------------------------- keeping the citizen told
+
+# The event the diagram names → the citizen template it sends.
+UPDATE_TEMPLATES = {
+    "alindi": "vatandas.alindi",
+    "yonlendirildi": "vatandas.yonlendirildi",
+    "yeniden-acildi": "vatandas.yeniden-acildi",
+    "itiraz-yanitlandi": "vatandas.itiraz-yaniti",
+}
+
+
+async def inform_citizen(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    sms: SmsSender,
+    *,
+    request_id: uuid.UUID,
+    event: str,
+    always: bool,
+    activity_instance_id: str,
+) -> dict[str, Any]:
+    """A receipt or a status update on the citizen's channel (ISO 10002 7.3, 7.4, 7.6).
+
+    The receipt (`alindi`) goes once per request, however often intake or the task is repeated.
+    `yonlendirildi` goes only when the directorate differs from the one the citizen was last told.
+    Updates respect the citizen's choice of "only the answer" unless the diagram says `always`.
+    Returns the task variables, which the step refreshes for the human tasks after it."""
+    if event not in UPDATE_TEMPLATES:
+        raise ValueError(f"unknown citizen event {event!r} (known: {', '.join(UPDATE_TEMPLATES)})")
+    request, contact, category, directorate = request_context(uow_factory, request_id)
+    key = f"receipt:{request_id}" if event == "alindi" else f"inform:{request_id}:{activity_instance_id}"
+    values = request_values(request, category, directorate)
+    with uow_factory() as uow:
+        if event == "alindi":
+            # Before routing: what the catalogue says for the channel's category, if any.
+            found = catalogue.active_category(uow.session, request.category_code)
+            if found is not None:
+                cat, unit = found
+                priority = cat.default_priority
+                values |= {
+                    "kategori": cat.name,
+                    "mudurluk": unit.name,
+                    "oncelik": service_time.LABELS[priority],
+                    "hizmet_suresi": service_time.service_time_text(cat, priority),
+                    "son_tarih": _local(service_time.deadline(request.received_at, cat, priority)),
+                }
+                told_directorate: str | None = unit.code
+            else:
+                values |= {
+                    "kategori": "operatörümüz belirleyecek",
+                    "mudurluk": "operatörümüz belirleyecek",
+                    "son_tarih": _local(service_time.deadline(request.received_at, None, request.priority)),
+                }
+                told_directorate = None
+        else:
+            told_directorate = request.directorate_code
+        if event == "itiraz-yanitlandi":
+            objection = uow.session.scalar(
+                select(Objection)
+                .where(Objection.request_id == request_id, Objection.status == "kapanis-onaylandi")
+                .order_by(Objection.decided_at.desc())
+                .limit(1)
+            )
+            values["gerekce"] = objection.justification if objection and objection.justification else "-"
+        skip = (not always and not contact.wants_updates) or (
+            event == "yonlendirildi" and _last_told_directorate(uow.session, request_id) == told_directorate
+        )
+    sent = False
+    if not skip:
+        sent = await tell_citizen(
+            uow_factory,
+            mailer,
+            sms,
+            key=key,
+            contact=contact,
+            template=UPDATE_TEMPLATES[event],
+            values=values,
+            category_code=request.category_code,
+        )
+    with uow_factory() as uow:
+        if not skip:
+            add_event(
+                uow.session,
+                request_id,
+                "vatandas-bilgilendirildi",
+                details={"event": event, "directorateCode": told_directorate, "sent": sent},
+                idempotency_key=key,
+            )
+        fresh = uow.session.get(CitizenRequest, request_id)
+        assert fresh is not None
+        variables = task_variables(uow.session, fresh)
+        uow.commit()
+    return variables
+
+
+def _last_told_directorate(session: Session, request_id: uuid.UUID) -> str | None:
+    details = session.scalar(
+        select(RequestEvent.details)
+        .where(
+            RequestEvent.request_id == request_id,
+            RequestEvent.event == "vatandas-bilgilendirildi",
+            RequestEvent.details["event"].astext.in_(["alindi", "yonlendirildi"]),
+        )
+        .order_by(RequestEvent.at.desc())
+        .limit(1)
+    )
+    return details.get("directorateCode") if details else None
+
+
+def current_task_variables(uow_factory: UnitOfWorkFactory, request_id: uuid.UUID) -> dict[str, Any]:
+    with uow_factory() as uow:
+        request = uow.session.get(CitizenRequest, request_id)
+        if request is None:
+            raise RequestNotFound(str(request_id))
+        return task_variables(uow.session, request)
+
+
+# ---------------------------------------------------------------- priority (ISO 10002 7.5)
+
+
+def change_priority(
+    uow_factory: UnitOfWorkFactory, *, request_id: uuid.UUID, priority: str, reason: str, actor: str
+) -> CitizenRequest:
+    """Staff change the priority with a reason (recorded, with who). At the directorate the
+    waiting task is recreated with the new due date and priority (message to the instance);
+    before routing the routing step keeps it."""
+    with uow_factory() as uow:
+        request = _lock(uow.session, request_id)
+        if request.status not in AT_DIRECTORATE | BEFORE_ROUTING:
+            raise PriorityNotChangeable(
+                f"Öncelik yalnızca talep müdürlükte ya da yönlendirme beklerken değiştirilebilir "
+                f"(durum: {request.status})."
+            )
+        if request.priority == priority:
+            raise PriorityNotChangeable(f"Talebin önceliği zaten '{priority}'.")
+        previous = request.priority
+        request.priority = priority
+        if request.directorate_code is not None and request.status in AT_DIRECTORATE:
+            request.due_at = new_deadline(uow.session, request, _service_start(uow.session, request))
+        add_event(
+            uow.session,
+            request_id,
+            "oncelik-degisti",
+            actor=actor,
+            details={"from": previous, "to": priority, "reason": reason},
+        )
+        if request.status in AT_DIRECTORATE:
+            enqueue_message(
+                uow.session,
+                message_name=PRIORITY_MESSAGE,
+                correlation_key=str(request_id),
+                variables={"priority": priority},
+                starts_process=False,
+            )
+        uow.commit()
+        uow.session.expunge(request)
+        return request

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -114,6 +115,13 @@ class Category(Base):
     directorate_code: Mapped[str] = mapped_column(ForeignKey("directorates.code"))
     service_days: Mapped[int] = mapped_column(Integer, comment="service time in working days")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    high_service_days: Mapped[int | None] = mapped_column(
+        Integer, comment="service time in working days at priority yüksek (empty: half the normal one)"
+    )
+    urgent_service_hours: Mapped[int] = mapped_column(
+        Integer, default=24, server_default="24", comment="service time in clock hours at priority acil"
+    )
 
 
 class Institution(Base):
@@ -160,6 +168,11 @@ class CitizenRequest(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answer: Mapped[str | None] = mapped_column(String(20), comment="olumlu / olumsuz")
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    district: Mapped[str | None] = mapped_column(String(60), comment="ilçe, as the channel gave it")
+    objection_deadline: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="until when the citizen may object to the answer (ISO 10002 7.8)"
+    )
     process_instance_id: Mapped[str | None] = mapped_column(String(64))
     anonymised_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="when the personal data were anonymised (KVKK retention)"
@@ -178,6 +191,12 @@ class CitizenContact(Base):
     email: Mapped[str | None] = mapped_column(EncryptedText())
     address: Mapped[str | None] = mapped_column(EncryptedText())
     preferred_channel: Mapped[str] = mapped_column(String(10))
+    wants_updates: Mapped[bool] = mapped_column(
+        Boolean,
+        default=True,
+        server_default=true(),
+        comment="status updates on the way (true) or only the receipt and the answer",
+    )
 
 
 class RequestEvent(Base):
@@ -204,6 +223,32 @@ class CitizenReply(Base):
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     text: Mapped[str] = mapped_column(Text)
+
+
+class Objection(Base):
+    """The citizen's objection to an answer (ISO 10002 7.8): Public Relations reopens or confirms."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), comment="acik / yeniden-acildi / kapanis-onaylandi")
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    justification: Mapped[str | None] = mapped_column(Text)
+
+
+class SatisfactionRating(Base):
+    """How the citizen rated the handling (ISO 10002 8.3): once per request, no personal data."""
+
+    __tablename__ = "satisfaction_ratings"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Office(Base):

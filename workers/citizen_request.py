@@ -6,12 +6,13 @@ worker fetches just those, and a missing or malformed one becomes an incident at
 
 import asyncio
 import uuid
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import citizen_requests as requests
+from services import objections, satisfaction
 from services.bootstrap import Container
 from workers import task_types
 from workers.runtime import BpmnError, ExternalTask, Router
@@ -39,6 +40,21 @@ class Outcome(RequestRef):
     outcome: Literal["yapildi", "yapilmayacak", "yanlis-mudurluk", "bilgi-gerekli"]
 
 
+class Answer(Outcome):
+    # From the diagram's settings event (ISO-8601 duration, e.g. P15D).
+    objection_period: timedelta = Field(alias="objectionPeriod")
+
+
+class ObjectionDecision(BaseModel):
+    objection_id: uuid.UUID = Field(alias="objectionId")
+    decision: Literal["yeniden-ac", "kapanisi-onayla"] = Field(alias="objectionDecision")
+    justification: str = Field(alias="objectionJustification", min_length=1, max_length=2000)
+
+
+# A message in transit when the objection period ends still finds the instance waiting.
+OBJECTION_GRACE = timedelta(minutes=10)
+
+
 class Question(RequestRef):
     question: str = Field(min_length=1, max_length=1000)
 
@@ -62,14 +78,57 @@ def router(container: Container) -> Router:
             )
         except requests.CategoryNotFound:
             raise BpmnError(CATEGORY_NOT_FOUND, "Kategori bulunamadı: operatör yönlendirmeli") from None
-        return {
-            "categoryCode": routing.category_code,
-            "directorateCode": routing.directorate_code,
-            "staffGroup": routing.staff_group,
-            "serviceDays": routing.service_days,
-            # UTC with a Z: the timer expressions in the diagram read it as a date-time.
-            "dueDate": routing.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        return await asyncio.to_thread(requests.route_variables, uow, routing, v.request_id)
+
+    @tasks.task(task_types.INFORM_CITIZEN, RequestRef)
+    async def inform(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
+        return await requests.inform_citizen(
+            uow,
+            mailer,
+            sms,
+            request_id=v.request_id,
+            event=task.properties.get("event") or "",
+            always=task.properties.get("always", "false").strip().lower() == "true",
+            activity_instance_id=task.activity_instance_id,
+        )
+
+    @tasks.task(task_types.NOTIFY_URGENT, RequestRef)
+    async def urgent(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
+        await requests.notify_director_urgent(
+            uow,
+            mailer,
+            request_id=v.request_id,
+            activity_instance_id=task.activity_instance_id,
+            tasklist_url=tasklist_url,
+        )
+        return {}
+
+    @tasks.task(task_types.APPLY_PRIORITY, RequestRef)
+    async def apply_priority(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
+        # The API stored the new priority and due date; the recreated task carries them.
+        return await asyncio.to_thread(requests.current_task_variables, uow, v.request_id)
+
+    @tasks.task(task_types.INVITE_RATING, RequestRef)
+    async def invite(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
+        await satisfaction.invite(uow, mailer, sms, request_id=v.request_id)
+        return {}
+
+    @tasks.task(task_types.DECIDE_OBJECTION, ObjectionDecision)
+    async def decide_objection(task: ExternalTask, v: ObjectionDecision) -> dict[str, Any]:
+        actor = "bilinmiyor"
+        if user_task := task.properties.get("userTask"):
+            actor = (
+                await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task) or actor
+            )
+        return await asyncio.to_thread(
+            objections.decide,
+            uow,
+            objection_id=v.objection_id,
+            decision=v.decision,
+            justification=v.justification,
+            actor=actor,
+            activity_instance_id=task.activity_instance_id,
+        )
 
     @tasks.task(task_types.NOTIFY_DIRECTORATE, RequestRef)
     async def notify(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
@@ -127,16 +186,35 @@ def router(container: Container) -> Router:
         )
         return {"overdueNotices": count}
 
-    @tasks.task(task_types.ANSWER_CITIZEN, Outcome)
-    async def answer(task: ExternalTask, v: Outcome) -> dict[str, Any]:
-        result = await requests.answer_citizen(
+    @tasks.task(task_types.ANSWER_CITIZEN, Answer)
+    async def answer(task: ExternalTask, v: Answer) -> dict[str, Any]:
+        result, deadline = await requests.answer_citizen(
             uow,
             mailer,
             sms,
             request_id=v.request_id,
             outcome=v.outcome,
+            objection_period=v.objection_period,
             activity_instance_id=task.activity_instance_id,
         )
-        return {"answer": result}
+        return {
+            "answer": result,
+            "objectionTimerAt": (deadline + OBJECTION_GRACE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+def satisfaction_router(container: Container) -> Router:
+    """Handlers of the `memnuniyet` diagram."""
+    tasks = Router()
+
+    @tasks.task(task_types.LOW_RATING_NOTIFY, RequestRef)
+    async def low_rating(task: ExternalTask, v: RequestRef) -> dict[str, Any]:
+        await satisfaction.tell_public_relations(
+            container.uow,
+            container.mailer,
+            request_id=v.request_id,
+            activity_instance_id=task.activity_instance_id,
+        )
+        return {}
 
     return tasks

@@ -27,6 +27,7 @@ def routers(container: Container) -> list[Router]:
     return [
         system_check.router(container),
         citizen_request.router(container),
+        citizen_request.satisfaction_router(container),
         nonconformity.router(container),
         dif.router(container),
         personal_data.router(container),

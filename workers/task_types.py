@@ -9,6 +9,13 @@ RECORD_STEP = "birim-istek.gecmise-yaz"
 ASK_CITIZEN = "birim-istek.bilgi-iste"
 ESCALATE_OVERDUE = "birim-istek.gecikme-bildir"
 ANSWER_CITIZEN = "birim-istek.vatandasa-yanit"
+INFORM_CITIZEN = "birim-istek.vatandasi-bilgilendir"
+NOTIFY_URGENT = "birim-istek.acil-bildir"
+APPLY_PRIORITY = "birim-istek.oncelik-uygula"
+INVITE_RATING = "birim-istek.memnuniyet-daveti"
+DECIDE_OBJECTION = "birim-istek.itiraz-karari"
+
+LOW_RATING_NOTIFY = "memnuniyet.dusuk-puan-bildir"
 
 NONCONFORMITY_RECORD = "uygun-olmayan-hizmet.kaydet"
 NONCONFORMITY_DECISION = "uygun-olmayan-hizmet.karari-kaydet"

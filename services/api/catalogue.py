@@ -1,7 +1,7 @@
 """The catalogue, managed through the API; a change applies to the next routed request."""
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +43,14 @@ class CategoryIn(Camel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=2, max_length=200)
     directorate_code: str = Field(pattern=r"^[A-Z0-9-]{2,40}$")
-    service_days: int = Field(ge=0, le=365, description="service time in working days")
+    service_days: int = Field(ge=0, le=365, description="service time in working days (priority normal)")
+    default_priority: Literal["acil", "yuksek", "normal"] = Field(
+        "normal", description="priority a new request of this category starts with (ISO 10002 7.5)"
+    )
+    high_service_days: int | None = Field(
+        None, ge=0, le=365, description="service time in working days at yüksek (empty: half of normal)"
+    )
+    urgent_service_hours: int = Field(24, ge=1, le=168, description="service time in clock hours at acil")
     active: bool = True
 
 

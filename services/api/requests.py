@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from services import citizen_requests as service
+from services import objections, satisfaction
 from services.access import Forbidden, Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
@@ -49,6 +50,7 @@ class Camel(schemas.Camel):
 
 class Location(Camel):
     address: str | None = Field(None, min_length=3, max_length=500, description="açık adres")
+    district: str | None = Field(None, min_length=2, max_length=60, description="ilçe, e.g. Yenişehir")
     latitude: float | None = Field(None, ge=35.0, le=43.0, description="WGS84, within Türkiye")
     longitude: float | None = Field(None, ge=25.0, le=45.0, description="WGS84, within Türkiye")
 
@@ -89,6 +91,9 @@ class IntakeIn(Camel):
     location: Location
     citizen: Citizen
     preferred_answer_channel: AnswerChannel
+    status_updates: bool = Field(
+        True, description="status updates on the way (true) or only the receipt and the answer (false)"
+    )
 
     @model_validator(mode="after")
     def _contact_for_the_answer(self) -> "IntakeIn":
@@ -118,6 +123,8 @@ class StatusOut(Camel):
     due_at: datetime | None
     closed_at: datetime | None
     answer: str | None
+    priority: str
+    objection_deadline: datetime | None = Field(description="until when an objection to the answer is taken")
     history: list[EventOut]
 
 
@@ -149,6 +156,34 @@ class ReplyIn(Camel):
 class ReplyOut(Camel):
     reply_id: uuid.UUID
     status: Literal["iletildi"]
+
+
+class ObjectionIn(Camel):
+    reason: str = Field(min_length=10, max_length=4000, description="why the answer is not accepted")
+
+
+class ObjectionOut(Camel):
+    objection_id: uuid.UUID
+    status: Literal["alindi"]
+
+
+class RatingIn(Camel):
+    score: int = Field(ge=1, le=5, description="1 (hiç memnun değilim) … 5 (çok memnunum)")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class RatingOut(Camel):
+    status: Literal["kaydedildi"]
+
+
+class PriorityIn(Camel):
+    priority: Literal["acil", "yuksek", "normal"]
+    reason: str = Field(min_length=5, max_length=1000, description="why the priority changes (recorded)")
+
+
+class PriorityOut(Camel):
+    priority: str
+    due_at: datetime | None
 
 
 def _intake_out(request: CitizenRequest, http: Request) -> IntakeOut:
@@ -188,12 +223,14 @@ async def submit_request(
         description=body.description,
         latitude=body.location.latitude,
         longitude=body.location.longitude,
+        district=body.location.district,
         contact=service.Contact(
             full_name=body.citizen.full_name,
             phone=body.citizen.phone,
             email=str(body.citizen.email) if body.citizen.email else None,
             address=body.location.address,
             preferred_channel=body.preferred_answer_channel.value,
+            wants_updates=body.status_updates,
         ),
     )
     request, created = await asyncio.to_thread(service.submit, container.uow, intake)
@@ -219,6 +256,8 @@ async def request_status(tracking_number: str, container: ContainerDep) -> Statu
         due_at=request.due_at,
         closed_at=request.closed_at,
         answer=request.answer,
+        priority=request.priority,
+        objection_deadline=request.objection_deadline,
         history=[EventOut(at=e.at, text=e.public_text) for e in events if e.public_text],
     )
 
@@ -242,6 +281,85 @@ async def citizen_reply(tracking_number: str, body: ReplyIn, container: Containe
             status.HTTP_409_CONFLICT, f"Bu talep için şu anda yanıt beklenmiyor (durum: {error})."
         ) from None
     return ReplyOut(reply_id=reply.id, status="iletildi")
+
+
+NOT_FOUND = "Bu takip numarasıyla bir talep bulunamadı."
+
+
+@router.post(
+    "/{tracking_number}/objections",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ObjectionOut,
+    response_model_by_alias=True,
+    responses={409: {"description": "not answered yet, an objection already open, or the period is over"}},
+)
+async def object_to_answer(tracking_number: str, body: ObjectionIn, container: ContainerDep) -> ObjectionOut:
+    """For the citizen: object to the answer within the objection period (ISO 10002 7.8)."""
+    try:
+        objection = await asyncio.to_thread(
+            objections.file_objection, container.uow, tracking_code=tracking_number, reason=body.reason
+        )
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+    except objections.ObjectionRefused as refusal:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+    return ObjectionOut(objection_id=objection.id, status="alindi")
+
+
+@router.post(
+    "/{tracking_number}/rating",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RatingOut,
+    response_model_by_alias=True,
+    responses={409: {"description": "not closed yet, or rated already"}},
+)
+async def rate_handling(tracking_number: str, body: RatingIn, container: ContainerDep) -> RatingOut:
+    """For the citizen: rate how the request was handled, once (ISO 10002 8.3)."""
+    try:
+        await asyncio.to_thread(
+            satisfaction.rate,
+            container.uow,
+            tracking_code=tracking_number,
+            score=body.score,
+            comment=body.comment,
+        )
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+    except satisfaction.RatingRefused as refusal:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+    return RatingOut(status="kaydedildi")
+
+
+@router.put(
+    "/{request_id}/priority",
+    response_model=PriorityOut,
+    response_model_by_alias=True,
+    responses={409: {"description": "the request is not where a priority change can take effect"}},
+)
+async def change_priority(
+    request_id: uuid.UUID,
+    body: PriorityIn,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.REQUESTS_PRIORITISE))],
+) -> PriorityOut:
+    """For the operator and the directorate: change the priority with a reason (ISO 10002 7.5);
+    the directorate's open task gets the new due date and priority."""
+    try:
+        current = await asyncio.to_thread(service.get_by_id, container.uow, request_id)
+        caller.check_directorate(Permission.REQUESTS_PRIORITISE, current.directorate_code)
+        changed = await asyncio.to_thread(
+            service.change_priority,
+            container.uow,
+            request_id=request_id,
+            priority=body.priority,
+            reason=body.reason,
+            actor=caller.actor,
+        )
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu numarayla bir talep bulunamadı.") from None
+    except service.PriorityNotChangeable as refusal:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+    return PriorityOut(priority=changed.priority, due_at=changed.due_at)
 
 
 @router.get("", response_model=Page, response_model_by_alias=True)
