@@ -52,6 +52,7 @@ PUBLIC_TEXT = {
     "yanitlandi": "Talebiniz sonuçlandı; yanıtınız gönderildi.",
     "yeniden-acildi": "Talebiniz yeniden değerlendirilmek üzere müdürlüğe iletildi.",
     "kuruma-yonlendirildi": "Talebiniz görev alanı nedeniyle {institution} kurumuna yönlendirildi.",
+    "birlestirildi": "Talebiniz aynı konudaki önceki bir taleple birleştirildi: {into}.",
     "kisisel-veriler-anonimlestirildi": "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi.",
 }
 
