@@ -54,6 +54,7 @@ PUBLIC_TEXT = {
     "yanitlandi": "Talebiniz sonuçlandı; yanıtınız gönderildi.",
     "yeniden-acildi": "Talebiniz yeniden değerlendirilmek üzere müdürlüğe iletildi.",
     "kuruma-yonlendirildi": "Talebiniz görev alanı nedeniyle {institution} kurumuna yönlendirildi.",
+    "birlestirildi": "Talebiniz aynı konudaki önceki bir taleple birleştirildi: {into}.",
     "kisisel-veriler-anonimlestirildi": "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi.",
     "itiraz-edildi": "İtirazınız alındı; Halkla İlişkiler Müdürlüğü değerlendirecek.",
     "kapanis-onaylandi": "İtirazınız değerlendirildi; talebinizin kapanışı gerekçesiyle onaylandı.",

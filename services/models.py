@@ -149,6 +149,16 @@ class CitizenRequest(Base):
                 "closed_at IS NOT NULL AND (anonymised_at IS NULL OR anonymised_at < closed_at)"
             ),
         ),
+        # Open requests by place, for duplicate detection (services/duplicates.py, migration 0014).
+        Index(
+            "ix_citizen_requests_open_location",
+            sql("request_location(latitude, longitude)"),
+            postgresql_using="gist",
+            postgresql_where=sql(
+                "closed_at IS NULL AND merged_into_id IS NULL"
+                " AND latitude IS NOT NULL AND longitude IS NOT NULL"
+            ),
+        ),
     )
     # received_at comes back with the INSERT (RETURNING), not with a second query.
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declarative form
@@ -176,6 +186,11 @@ class CitizenRequest(Base):
     process_instance_id: Mapped[str | None] = mapped_column(String(64))
     anonymised_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="when the personal data were anonymised (KVKK retention)"
+    )
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("citizen_requests.id"),
+        index=True,
+        comment="the earlier request this duplicate was merged into; its answer is this one's",
     )
 
 

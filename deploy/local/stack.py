@@ -59,6 +59,13 @@ def _python_bin(name: str) -> str:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+# Databases that get the extensions our migrations need but our role may not create.
+EXTENSION_DATABASES = (
+    "SELECT datname FROM pg_database WHERE datname IN ('template1', 'kalite')"
+    " OR datname LIKE 'kalite\\_test%'"
+)
+
+
 def _pg_bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
     if not found and processes.running_as_root():
@@ -80,14 +87,15 @@ def start_postgres(layout: Layout, user: str | None) -> None:
         _say("postgres    external (DATABASE_URL is set)")
         return
     dirs = layout.dirs
+    sockets = layout.data / "run" / "pg"
     if processes.read_pid(dirs, "postgres"):
         _say("postgres    already running on 127.0.0.1:5432")
+        _create_extensions(_psql(_pg_bindir(), sockets), user)
         return
     if processes.port_open(versions.PORTS["postgres"]):
         raise RuntimeError("Port 5432 is taken by another PostgreSQL; set DATABASE_URL to use it")
     bindir = _pg_bindir()
     pgdata = layout.data / "postgres"
-    sockets = layout.data / "run" / "pg"
     sockets.mkdir(parents=True, exist_ok=True)
     processes.chown_tree(sockets, user)
     if not (pgdata / "PG_VERSION").exists():
@@ -136,26 +144,58 @@ def start_postgres(layout: Layout, user: str | None) -> None:
         alive=lambda: processes.read_pid(dirs, "postgres") is not None,
         log=dirs.log_file("postgres"),
     )
+    psql = _psql(bindir, sockets)
     if fresh:
-        psql = [
-            str(bindir / "psql"),
-            "-h",
-            str(sockets),
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ]
         for sql in (
             "CREATE ROLE kalite LOGIN PASSWORD 'kalite' CREATEDB",
             "CREATE DATABASE kalite OWNER kalite",
             "CREATE DATABASE kalite_test OWNER kalite",
         ):
             subprocess.run([*psql, "-c", sql], check=True, user=user)
+    _create_extensions(psql, user)
     _say("postgres    started on 127.0.0.1:5432 (database kalite, user kalite)")
+
+
+def _psql(bindir: Path, sockets: Path) -> list[str]:
+    """psql as the superuser, over the server's own socket (trusted locally)."""
+    return [
+        str(bindir / "psql"),
+        "-h",
+        str(sockets),
+        "-p",
+        "5432",
+        "-U",
+        "postgres",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]
+
+
+def _create_extensions(psql: list[str], user: str | None) -> None:
+    """What a superuser must create for our role (earthdistance is not a trusted extension): in our
+    databases, and in template1 so that test databases created later have it too."""
+    listed = subprocess.run(
+        [*psql, "-d", "postgres", "-At", "-c", EXTENSION_DATABASES],
+        check=True,
+        user=user,
+        capture_output=True,
+        text=True,
+    )
+    for database in listed.stdout.split():
+        subprocess.run(
+            [
+                *psql,
+                "-d",
+                database,
+                "-c",
+                "SET client_min_messages = warning",  # not the NOTICEs of extensions already there
+                "-c",
+                "CREATE EXTENSION IF NOT EXISTS earthdistance CASCADE",
+            ],
+            check=True,
+            user=user,
+        )
 
 
 # ---------------------------------------------------------------- the engine
