@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import catalogue, service_time, wording
+from services import catalogue, duplicates, service_time, wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Category,
@@ -31,6 +31,7 @@ from services.models import (
 )
 from services.notifications import Mail, Mailer, deliver_once, send_once
 from services.outbox import enqueue_message
+from services.quality_records import InvalidInput
 from services.sms import SmsSender
 from services.working_days import ISTANBUL
 
@@ -417,16 +418,30 @@ def route(
 
 
 def route_variables(
-    uow_factory: UnitOfWorkFactory, routing: Routing, request_id: uuid.UUID
+    uow_factory: UnitOfWorkFactory,
+    routing: Routing,
+    request_id: uuid.UUID,
+    *,
+    duplicate_radius_m: float,
+    duplicate_period: timedelta,
 ) -> dict[str, Any]:
+    """The routed request's variables, with the earlier open requests it may repeat (tracking
+    numbers only: the staff see them on the task and may merge)."""
     with uow_factory() as uow:
         request = uow.session.get(CitizenRequest, request_id)
         assert request is not None
+        candidates = duplicates.possible_duplicates(
+            uow.session, request_id, radius_m=duplicate_radius_m, period=duplicate_period
+        )
         return {
             "categoryCode": routing.category_code,
             "directorateCode": routing.directorate_code,
             "staffGroup": routing.staff_group,
             "serviceDays": routing.service_days,
+            "possibleDuplicates": ", ".join(
+                f"{c.tracking_code} ({c.distance_m:.0f} m, {_local(c.received_at)})" for c in candidates
+            )
+            or "-",
             **task_variables(uow.session, request),
         }
 
@@ -810,6 +825,15 @@ async def answer_citizen(
             req.closed_at = datetime.now(UTC)
             req.objection_deadline = deadline
         uow.commit()
+    await answer_followers(
+        uow_factory,
+        mailer,
+        sms,
+        primary_id=request_id,
+        answer=answer,
+        values=values,
+        activity_instance_id=activity_instance_id,
+    )
     return answer, deadline
 
 
@@ -970,3 +994,89 @@ def change_priority(
         uow.commit()
         uow.session.expunge(request)
         return request
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+async def merge_duplicate(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    sms: SmsSender,
+    *,
+    request_id: uuid.UUID,
+    into_tracking_code: str,
+    actor: str,
+    activity_instance_id: str,
+) -> None:
+    """Join a duplicate to the earlier request and tell its citizen; the earlier one's answer
+    reaches them later. Refusals (unknown, closed, other category, …) go back to the staff."""
+    key = f"merge:{request_id}:{activity_instance_id}"
+    with uow_factory() as uow:
+        try:
+            merged = duplicates.merge(
+                uow.session,
+                request_id=request_id,
+                into_tracking_code=into_tracking_code,
+                actor=actor,
+                idempotency_key=key,
+            )
+        except duplicates.MergeRefused as refusal:
+            raise InvalidInput(str(refusal)) from None
+        uow.commit()
+    request, contact, category, directorate = request_context(uow_factory, request_id)
+    await tell_citizen(
+        uow_factory,
+        mailer,
+        sms,
+        key=key,
+        contact=contact,
+        template="vatandas.birlestirildi",
+        values={
+            **request_values(request, category, directorate),
+            "onceki_takip_no": merged.primary_tracking_code,
+        },
+        category_code=request.category_code,
+    )
+
+
+async def answer_followers(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    sms: SmsSender,
+    *,
+    primary_id: uuid.UUID,
+    answer: str,
+    values: dict[str, Any],
+    activity_instance_id: str,
+) -> int:
+    """The primary's answer to every request merged into it, each on its citizen's channel."""
+    with uow_factory() as uow:
+        follower_ids = duplicates.followers(uow.session, primary_id)
+    for follower_id in follower_ids:
+        request, contact, category, directorate = request_context(uow_factory, follower_id)
+        key = f"answer:{follower_id}:{activity_instance_id}"
+        await tell_citizen(
+            uow_factory,
+            mailer,
+            sms,
+            key=key,
+            contact=contact,
+            template=f"vatandas.yanit-{answer}",
+            values={**values, **request_values(request, category, directorate)},
+            category_code=request.category_code,
+        )
+        with uow_factory() as uow:
+            follower = _lock(uow.session, follower_id)
+            if add_event(
+                uow.session,
+                follower_id,
+                "yanitlandi",
+                details={"answer": answer, "via": str(primary_id)},
+                idempotency_key=key,
+            ):
+                follower.status = "kapatildi"
+                follower.answer = answer
+                follower.closed_at = datetime.now(UTC)
+            uow.commit()
+    return len(follower_ids)

@@ -35,6 +35,7 @@ from services.models import (
 from services.notifications import Mail, Mailer, send_once
 from services.quality_records import (
     InvalidInput,
+    MisconfiguredProcess,
     RecordNotFound,
     add_event,
     ensure_deletable,
@@ -248,8 +249,10 @@ def close_action(uow_factory: UnitOfWorkFactory, *, action_id: uuid.UUID, note: 
         return not open_left
 
 
-def _count_earlier(session: Session, key: str, **where: Any) -> int:
+def _count_earlier(session: Session, key: str, *, since: datetime | None = None, **where: Any) -> int:
     query = select(func.count()).select_from(Escalation).where(Escalation.idempotency_key != key)
+    if since is not None:
+        query = query.where(Escalation.at > since)
     for name, value in where.items():
         query = query.where(getattr(Escalation, name) == value)
     return session.scalar(query) or 0
@@ -353,7 +356,12 @@ def _recipient(session: Session, level: str, directorate: Directorate) -> str:
         return directorate.head_email
     office = session.get(Office, level)
     if office is None:
-        raise RecordNotFound(f"escalation level {level}: no such office in the catalogue")
+        raise MisconfiguredProcess(
+            f"DİF ayarlarındaki onay yükseltme zincirinde '{level}' düzeyi tanınmıyor: ne 'mudur', ne "
+            "'daire-baskani', ne de katalogdaki bir birim (ofis) kodu. Süreç sahibi "
+            "approvalEscalationLevels ayarını düzeltip diyagramı yeniden yüklesin ya da birimi kataloğa "
+            "eklesin; sonra Cockpit'te bu olayı yeniden deneyin."
+        )
     return office.email
 
 
@@ -368,13 +376,17 @@ async def escalate_approval(
 ) -> str:
     """The director's approval waits too long: tell the next level of `chain` (the last one repeats)."""
     if not chain:
-        raise InvalidInput("approvalEscalationLevels is empty")
+        raise MisconfiguredProcess("DİF ayarlarındaki onay yükseltme zinciri (approvalEscalationLevels) boş.")
     key = f"approval-escalation:{dif_id}:{activity_instance_id}"
     with uow_factory() as uow:
         dif = _lock(uow.session, dif_id)
         directorate = uow.session.get(Directorate, dif.directorate_code)
         assert directorate is not None
-        earlier = _count_earlier(uow.session, key, dif_id=dif.id, kind="onay")
+        # Each approval round (after a send-back the director approves anew) starts at the first level.
+        round_started = uow.session.scalar(
+            select(func.max(DifApproval.at)).where(DifApproval.dif_id == dif.id)
+        )
+        earlier = _count_earlier(uow.session, key, dif_id=dif.id, kind="onay", since=round_started)
         level = chain[min(earlier, len(chain) - 1)]
         recipient = _recipient(uow.session, level, directorate)
         add_escalation(

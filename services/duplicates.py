@@ -28,7 +28,8 @@ from sqlalchemy import Float, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import Function
 
-from services.citizen_requests import RequestNotFound, add_event
+# A module import: citizen_requests imports this module too (routing lists the duplicates).
+from services import citizen_requests as requests
 from services.models import CitizenRequest, RequestEvent
 
 MERGED = "birlestirildi"
@@ -76,7 +77,7 @@ def possible_duplicates(
     `radius_m` of it, nearest first, then oldest."""
     request = session.get(CitizenRequest, request_id)
     if request is None:
-        raise RequestNotFound(str(request_id))
+        raise requests.RequestNotFound(str(request_id))
     query = candidate_query(request, radius_m=radius_m, period=period, limit=limit)
     if query is None:
         return []
@@ -159,7 +160,7 @@ def merge(
         locked = _lock(session, request_id, root_id)
         request, root = locked.get(request_id), locked[root_id]
         if request is None:
-            raise RequestNotFound(str(request_id))
+            raise requests.RequestNotFound(str(request_id))
         done = _merged_before(session, request, idempotency_key)
         if done is not None:
             return done
@@ -170,7 +171,7 @@ def merge(
     _check(request, target, root)
     request.merged_into_id = root.id
     request.status = MERGED
-    add_event(
+    requests.add_event(
         session,
         request.id,
         MERGED,
@@ -179,7 +180,7 @@ def merge(
         idempotency_key=idempotency_key,
         into=root.tracking_code,
     )
-    add_event(
+    requests.add_event(
         session,
         root.id,
         DUPLICATE_ADDED,

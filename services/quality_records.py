@@ -16,6 +16,11 @@ class RecordNotFound(LookupError):
     pass
 
 
+class MisconfiguredProcess(RuntimeError):
+    """A setting of the diagram (or the catalogue it names) is wrong: no retry can help, a person
+    must fix the setting; the incident in Cockpit says which, in plain words."""
+
+
 class InvalidInput(ValueError):
     """A person's input that the form should have refused; the task goes back to them with this text."""
 

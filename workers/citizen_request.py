@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from services import citizen_requests as requests
 from services import objections, satisfaction
@@ -51,6 +51,11 @@ class ObjectionDecision(BaseModel):
     justification: str = Field(alias="objectionJustification", min_length=1, max_length=2000)
 
 
+class Merge(RequestRef):
+    duplicate_of: str = Field(alias="duplicateOf", min_length=1, max_length=40)
+
+
+DURATION = TypeAdapter(timedelta)
 # A message in transit when the objection period ends still finds the instance waiting.
 OBJECTION_GRACE = timedelta(minutes=10)
 
@@ -78,7 +83,32 @@ def router(container: Container) -> Router:
             )
         except requests.CategoryNotFound:
             raise BpmnError(CATEGORY_NOT_FOUND, "Kategori bulunamadı: operatör yönlendirmeli") from None
-        return await asyncio.to_thread(requests.route_variables, uow, routing, v.request_id)
+        return await asyncio.to_thread(
+            requests.route_variables,
+            uow,
+            routing,
+            v.request_id,
+            duplicate_radius_m=float(task.properties.get("duplicateRadiusMeters", "50")),
+            duplicate_period=DURATION.validate_python(task.properties.get("duplicatePeriod", "P7D")),
+        )
+
+    @tasks.task(task_types.MERGE_DUPLICATE, Merge)
+    async def merge(task: ExternalTask, v: Merge) -> dict[str, Any]:
+        actor = "bilinmiyor"
+        if user_task := task.properties.get("userTask"):
+            actor = (
+                await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task) or actor
+            )
+        await requests.merge_duplicate(
+            uow,
+            mailer,
+            sms,
+            request_id=v.request_id,
+            into_tracking_code=v.duplicate_of,
+            actor=actor,
+            activity_instance_id=task.activity_instance_id,
+        )
+        return {}
 
     @tasks.task(task_types.INFORM_CITIZEN, RequestRef)
     async def inform(task: ExternalTask, v: RequestRef) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Outcomes:
 - `BpmnError` (only for error codes the diagram models) → the diagram's error boundary;
 - `InvalidInput` (a person's input a form should have refused) → BPMN error GECERSIZ_GIRDI with
   `inputError`, which sends the task back to the person;
+- `MisconfiguredProcess` (a setting of the diagram is wrong) → an incident at once, in plain words;
 - variables that do not match the model → an incident at once (a retry cannot fix them);
 - anything else → a failure with one retry fewer after the back-off; at 0 retries the engine
   raises an incident whose message says in plain words what happened (Cockpit shows it).
@@ -37,7 +38,7 @@ from services.log_context import task_context
 from services.operaton import ExternalTasks, plain_all
 from services.personal_data import mask
 from services.process_engine import EngineRefused, EngineUnavailable
-from services.quality_records import InvalidInput
+from services.quality_records import InvalidInput, MisconfiguredProcess
 from workers.failures import INVALID_INPUT, failure_message
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,19 @@ class Worker:
             log.info("task %s: input refused, back to the person", task.id)
             await self._report(
                 task, self._client.bpmn_error(task.id, INVALID_INPUT, str(error), {"inputError": str(error)})
+            )
+        except MisconfiguredProcess as error:
+            # No retry can fix a wrong setting: an incident at once, saying which setting.
+            log.warning("task %s: the process is misconfigured", task.id)
+            await self._report(
+                task,
+                self._client.failure(
+                    task.id,
+                    message=mask(str(error))[:500],
+                    details=mask("".join(traceback.format_exception(error)))[-4000:],
+                    retries=0,
+                    retry_timeout_ms=0,
+                ),
             )
         except Exception as error:
             retries = _retries_left(task)

@@ -14,6 +14,7 @@ NOTIFY_URGENT = "birim-istek.acil-bildir"
 APPLY_PRIORITY = "birim-istek.oncelik-uygula"
 INVITE_RATING = "birim-istek.memnuniyet-daveti"
 DECIDE_OBJECTION = "birim-istek.itiraz-karari"
+MERGE_DUPLICATE = "birim-istek.birlestir"
 
 LOW_RATING_NOTIFY = "memnuniyet.dusuk-puan-bildir"
 

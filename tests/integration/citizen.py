@@ -15,13 +15,16 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from services.config import get_settings
-from tests.integration.tasklist import complete, poll
+from services.operaton import Operaton
+from tests.integration.tasklist import complete, poll, wait_for_state
 
 __all__ = [
     "TURKISH_DESCRIPTION",
     "body_of",
     "complete",
+    "end_objection_period",
     "events",
+    "fire_timer",
     "instance_of",
     "mails",
     "normalise_phone",
@@ -170,3 +173,23 @@ def sms_messages(sms_dir: Path, phone: str) -> list[dict[str, Any]]:
 
 def normalise_phone(phone: str) -> str:
     return "+90" + re.sub(r"\D", "", phone)[-10:]
+
+
+def fire_timer(engine: Operaton, instance: str, activity: str) -> None:
+    """What the job executor does when the timer's time comes, done now (as Cockpit's "execute")."""
+    jobs = poll(
+        lambda: (
+            engine.json("GET", "/job", params={"processInstanceId": instance, "activityId": activity}) or None
+        ),
+        what=f"the timer job of {activity}",
+    )
+    engine.call("POST", f"/job/{jobs[0]['id']}/execute")
+
+
+def end_objection_period(engine: Operaton, instance: str) -> dict[str, Any]:
+    """An answered request waits out its objection period (15 days); let it pass and the
+    instance end as "Talep kapatıldı"."""
+    fire_timer(engine, instance, "itiraz-suresi-doldu")
+    state = wait_for_state(engine, instance, "COMPLETED")
+    assert state["endActivityId"] == "talep-kapatildi"
+    return state

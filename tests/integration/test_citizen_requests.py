@@ -19,6 +19,7 @@ from tests.integration.citizen import (
     TURKISH_DESCRIPTION,
     body_of,
     complete,
+    end_objection_period,
     events,
     instance_of,
     normalise_phone,
@@ -29,7 +30,7 @@ from tests.integration.citizen import (
     wait_status,
 )
 from tests.integration.modeler import edited
-from tests.integration.tasklist import instances_with_variable, person, poll, wait_for_state, wait_for_task
+from tests.integration.tasklist import instances_with_variable, person, poll, wait_for_task
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,13 +106,13 @@ def test_routed_done_checked_and_answered(api: httpx.Client, engine: Operaton, m
         assignee="halkla.iliskiler",
     )
 
-    (answer,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing=tracking)
+    (answer,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing="sonuçlandırılmıştır")
     text = body_of(answer)
     assert "Çukur asfaltla kapatıldı, yol açıldı." in text
     assert "Ayşe Yıldırım Öztürk" in text
     row = wait_status(tracking, "kapatildi")
     assert row["answer"] == "olumlu"
-    wait_for_state(engine, instance, "COMPLETED")
+    end_objection_period(engine, instance)
 
     # The phone as stored (+905321234567) and as typed; a bare "532" could sit inside a uuid.
     personal = [

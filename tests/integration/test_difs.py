@@ -453,3 +453,74 @@ def test_approvals_without_what_they_need_go_back_with_the_reason(
         ("mudur-onayi", "onayla"),
         ("eys-dogrulama", "kapat"),
     ]
+
+
+def test_each_approval_round_escalates_from_the_first_level_again(
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path, short_dif_durations: None
+) -> None:
+    dif, instance = _open_dif(api)
+    plan(engine, instance, [action("Çukur onarım kalitesi ölçülsün.", IN_A_WEEK, responsible="yol.personel")])
+    (task,) = tasks_of(engine, instance, "eylemi-gerceklestir", 1)
+    (action_id,) = _action_ids(api, dif["id"])
+    upload(api, dif["id"], action_id)
+    _finish(task, {"completionNote": "Ölçüldü."}, "yol.personel")
+    first_round = wait_for_task(engine, instance, "mudur-onayi")
+    wait_mail(mailbox_dir, to="eys@belediye.local", containing=f"2. yükseltme): {dif['number']}", timeout=40)
+    # The director sends the action back: once it is done again, a new approval round begins.
+    complete(
+        engine,
+        instance,
+        "mudur-onayi",
+        {
+            "approvalDecision": "geri-gonder",
+            "sendBackActions": [action_id],
+            "approvalComment": "Tutanak eksik.",
+        },
+        assignee="yol.mudur",
+    )
+    redo = _next_task(engine, instance, "eylemi-gerceklestir", {task.id})
+    _finish(redo, {"completionNote": "Tutanak eklendi."}, "yol.personel")
+    _next_task(engine, instance, "mudur-onayi", {first_round.id})
+    heads = wait_mail(
+        mailbox_dir,
+        to="yol.baskan@belediye.local",
+        containing=f"1. yükseltme): {dif['number']}",
+        count=2,
+        timeout=40,
+    )
+    assert len(heads) == 2  # the second round started at the head of department, not at the IMS office
+    rounds = [e["level"] for e in api.get(f"/difs/{dif['id']}").json()["escalations"] if e["kind"] == "onay"]
+    second_round = rounds[rounds.index("daire-baskani", 1) :]
+    assert second_round[0] == "daire-baskani"
+
+
+def test_a_misconfigured_escalation_chain_is_an_incident_in_plain_words(
+    api: httpx.Client, engine: Operaton, tmp_path: Path
+) -> None:
+    def misconfigure(xml: str) -> str:
+        changed = xml.replace(
+            '<camunda:outputParameter name="approvalEscalationInterval">P3D</camunda:outputParameter>',
+            '<camunda:outputParameter name="approvalEscalationInterval">PT2S</camunda:outputParameter>',
+        ).replace(
+            "<camunda:value>daire-baskani</camunda:value>", "<camunda:value>yok-boyle-birim</camunda:value>"
+        )
+        assert "yok-boyle-birim" in changed and "PT2S" in changed
+        return changed
+
+    with edited("dif.bpmn", misconfigure, tmp_path / "bpmn"):
+        dif, instance = _open_dif(api)
+        plan(engine, instance, [action("Levhalar yenilensin.", IN_A_WEEK, responsible="yol.personel")])
+        (task,) = tasks_of(engine, instance, "eylemi-gerceklestir", 1)
+        (action_id,) = _action_ids(api, dif["id"])
+        upload(api, dif["id"], action_id)
+        _finish(task, {"completionNote": "Yenilendi."}, "yol.personel")
+        # Every firing of the stalled approval's timer meets the same wrong setting: one incident each.
+        incident = poll(
+            lambda: engine.incidents(processInstanceId=instance, activityId="onayi-yukselt") or None,
+            what="the incident of the escalation step",
+            timeout=60,
+        )[0]
+    assert "'yok-boyle-birim' düzeyi tanınmıyor" in incident["incidentMessage"]
+    assert "approvalEscalationLevels" in incident["incidentMessage"]
+    # The approval itself still waits for the director: nothing ended silently.
+    assert wait_for_task(engine, instance, "mudur-onayi")

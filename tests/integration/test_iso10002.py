@@ -23,6 +23,7 @@ from tests.integration.citizen import (
     body_of,
     complete,
     events,
+    fire_timer,
     instance_of,
     mails,
     submit,
@@ -45,17 +46,6 @@ def _sql(statement: str, **values: Any) -> list[dict[str, Any]]:
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(ISTANBUL).strftime("%d.%m.%Y %H:%M")
-
-
-def _fire_timer(engine: Operaton, instance: str, activity: str) -> None:
-    """What the job executor does when the timer's time comes, done now."""
-    jobs = poll(
-        lambda: (
-            engine.json("GET", "/job", params={"processInstanceId": instance, "activityId": activity}) or None
-        ),
-        what=f"the timer job of {activity}",
-    )
-    engine.call("POST", f"/job/{jobs[0]['id']}/execute")
 
 
 def _answered(api: httpx.Client, engine: Operaton, **overrides: Any) -> tuple[str, dict[str, Any], str]:
@@ -332,7 +322,7 @@ def test_after_the_objection_period_the_request_closes_and_objections_are_refuse
     tracking, _, instance = _answered(api, engine)
     row = wait_status(tracking, "kapatildi")
     assert row["objection_deadline"] - row["closed_at"] > timedelta(days=14, hours=23)
-    _fire_timer(engine, instance, "itiraz-suresi-doldu")
+    fire_timer(engine, instance, "itiraz-suresi-doldu")
     state = wait_for_state(engine, instance, "COMPLETED")
     assert state["endActivityId"] == "talep-kapatildi"
     _sql(

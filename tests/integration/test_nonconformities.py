@@ -13,7 +13,15 @@ import httpx
 
 from services.operaton import Operaton
 from services.process_engine import HumanTask
-from tests.integration.citizen import body_of, events, instance_of, submit, wait_mail, wait_status
+from tests.integration.citizen import (
+    body_of,
+    end_objection_period,
+    events,
+    instance_of,
+    submit,
+    wait_mail,
+    wait_status,
+)
 from tests.integration.quality import (
     candidate_groups,
     dif_of,
@@ -120,7 +128,7 @@ def test_reopened_request_goes_back_to_its_directorate_and_then_closes_normally(
     assert tracking in body_of(answer)
     row = wait_status(tracking, "kapatildi")
     assert row["answer"] == "olumlu"
-    wait_for_state(engine, instance, "COMPLETED")
+    end_objection_period(engine, instance)
     kinds = [e["event"] for e in events(tracking)]
     assert kinds.index("uygunsuzluk-kaydedildi") < kinds.index("yeniden-acildi") < kinds.index("yanitlandi")
 
@@ -284,7 +292,7 @@ def test_an_employee_reopens_a_closed_request_and_it_starts_over_at_its_director
         assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "kapatildi")
-    wait_for_state(engine, first_instance, "COMPLETED")
+    end_objection_period(engine, first_instance)
 
     reported = report(
         api,

@@ -43,7 +43,14 @@ from services.bootstrap import Container
 from services.models import CitizenContact, CitizenRequest, Nonconformity
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
-from tests.integration.citizen import instance_of, request_row, submit, wait_mail, wait_status
+from tests.integration.citizen import (
+    end_objection_period,
+    instance_of,
+    request_row,
+    submit,
+    wait_mail,
+    wait_status,
+)
 from tests.integration.quality import nonconformity, nonconformity_of_request
 from tests.integration.tasklist import complete, poll, wait_for_state, wait_for_task
 
@@ -403,7 +410,7 @@ def _closed_then_reported_by_the_citizen(api: httpx.Client, engine: Operaton) ->
         assignee=PUBLIC_RELATIONS,
     )
     wait_status(tracking, "kapatildi")
-    wait_for_state(engine, first, "COMPLETED")
+    end_objection_period(engine, first)
     reported = api.post(
         "/nonconformities",
         json={

@@ -1,7 +1,7 @@
 """duplicate requests: earthdistance for "same place", an index of open requests' locations, merged_into_id
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 12:00:00
 
 `earthdistance` is not a trusted extension: creating it needs a superuser (`cube` is trusted, a
@@ -28,7 +28,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
