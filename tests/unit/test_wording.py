@@ -3,20 +3,24 @@ category's own text, validation, escaping for the medium, and the API that chang
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from deploy.local.identity import LocalIssuer
 from deploy.local.mailbox import read_mailbox
 from services import catalogue, wording
+from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import MessageTemplate
 from services.notifications import Mail, send_once
 from services.wording import TemplateError
+from tests.credentials import AsCaller, bearer
 
 TURKISH = "İ ı Ş ş Ğ ğ Ü ü Ö ö Ç ç Â â"
 OLUMLU = {
@@ -322,3 +326,142 @@ def test_the_defaults_reproduce_todays_wording(container: Container, key: str) -
     wording.load_defaults(container.uow)
     values, subject, body = TODAY[key]
     assert _render(container, key, "eposta", values) == wording.Text(subject, body)
+
+
+# ---------------------------------------------------------------- the API
+
+
+@pytest.fixture()
+def client(container: Container, as_admin: AsCaller) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as test_client:  # its start stores the defaults
+        test_client.auth = as_admin
+        yield test_client
+
+
+def test_the_api_lists_changes_and_shows_who_changed_what(client: TestClient) -> None:
+    listed = client.get("/templates")
+    assert listed.status_code == 200, listed.text
+    rows = {(t["key"], t["medium"]): t for t in listed.json()}
+    assert len(rows) == len(wording.shipped().defaults)
+    sms = rows[("vatandas.bilgi-istendi", "sms")]
+    assert sms["version"] == 1 and sms["changedBy"] == "sistem" and sms["subject"] == ""
+    assert {
+        "name": "soru",
+        "description": "Müdürlüğün vatandaşa sorduğu soru",
+        "sample": "Çukurun tam yerini tarif eder misiniz?",
+    } in sms["placeholders"]
+
+    body = "Talebiniz {{ takip_no }}: {{ soru }} " + TURKISH
+    changed = client.put("/templates/vatandas.bilgi-istendi/sms", json={"body": body, "note": "Kısaltıldı"})
+    assert changed.status_code == 200, changed.text
+    detail = changed.json()
+    assert (detail["version"], detail["changedBy"], detail["note"], detail["body"]) == (
+        2,
+        "yonetici",
+        "Kısaltıldı",
+        body,
+    )
+    assert [(v["version"], v["changedBy"]) for v in detail["history"]] == [(2, "yonetici"), (1, "sistem")]
+    assert client.get("/templates/vatandas.bilgi-istendi/sms").json() == detail
+
+    own = client.put(
+        "/templates/vatandas.bilgi-istendi/sms",
+        json={"body": "Çukur: {{ takip_no }} {{ soru }}", "categoryCode": "YOL-CUKUR"},
+    )
+    assert own.status_code == 200, own.text
+    assert (own.json()["categoryCode"], own.json()["version"]) == ("YOL-CUKUR", 1)
+    assert client.get("/templates/vatandas.bilgi-istendi/sms?categoryCode=YOL-CUKUR").json()["version"] == 1
+    assert client.get("/templates/vatandas.bilgi-istendi/sms?categoryCode=PARK-AGAC").status_code == 404
+
+    preview = client.post(
+        "/templates/vatandas.bilgi-istendi/sms/preview",
+        json={"values": {"takip_no": "BI-TEST", "soru": "Nerede?\nHangi sokak?"}},
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json() == {"subject": "", "body": f"Talebiniz BI-TEST: Nerede? Hangi sokak? {TURKISH}"}
+    draft = client.post(
+        "/templates/vatandas.yanit-olumlu/eposta/preview",
+        json={"subject": "Konu {{ takip_no }}", "body": "Örnek: {{ yapilan_is }}\n"},
+    )
+    assert draft.json() == {
+        "subject": "Konu BI-ABCD-EFGH-JKLM-NPQR",
+        "body": "Örnek: Çukur asfaltla kapatıldı, yol açıldı.\n",
+    }
+    # A preview stores nothing.
+    assert client.get("/templates/vatandas.yanit-olumlu/eposta").json()["version"] == 1
+
+
+def test_only_the_administrator_changes_texts_and_public_relations_read_them(
+    client: TestClient, issuer: LocalIssuer
+) -> None:
+    change = {"subject": "Konu {{ takip_no }}", "body": "Metin {{ ad_soyad }}\n"}
+    relations = bearer(issuer.issue("halkla.iliskiler"))
+    refused = client.put("/templates/vatandas.yanit-olumlu/eposta", json=change, headers=relations)
+    assert refused.status_code == 403
+    assert refused.json()["missingPermission"] == "templates:write"
+    assert client.get("/templates", headers=relations).status_code == 200
+    assert (
+        client.post("/templates/vatandas.yanit-olumlu/eposta/preview", json={}, headers=relations).status_code
+        == 200
+    )
+    director = bearer(issuer.issue("yol.mudur"))
+    assert client.get("/templates", headers=director).json()["missingPermission"] == "templates:read"
+    assert client.get("/templates/vatandas.yanit-olumlu/eposta").json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "expected"),
+    [
+        (
+            "vatandas.yanit-olumlu/eposta",
+            {"subject": "{{ takip_no }}", "body": "{{ takip_numarasi }}\n"},
+            {"loc": ["body", "body"], "ctx": {"unknownPlaceholders": ["takip_numarasi"]}},
+        ),
+        (
+            "vatandas.yanit-olumlu/eposta",
+            {"subject": "{{ takip_no }}", "body": "Sayın {{ ad_soyad }},\n\n{% if x %}\n"},
+            {"loc": ["body", "body"], "ctx": {"line": 3}},
+        ),
+        (
+            "vatandas.yanit-olumlu/eposta",
+            {"subject": "{{ takip_no }}", "body": "{{ takip_no * 'x' }}\n"},
+            {"loc": ["body", "body"]},
+        ),
+        (
+            "vatandas.yanit-olumlu/sms",
+            {"subject": "Konu", "body": "{{ takip_no }}"},
+            {"loc": ["body", "subject"]},
+        ),
+        (
+            "vatandas.yanit-olumlu/eposta",
+            {"subject": "{{ takip_no }}", "body": "x", "categoryCode": "YOK-BOYLE"},
+            {"loc": ["body", "categoryCode"]},
+        ),
+    ],
+)
+def test_a_text_that_could_not_be_sent_is_a_422_saying_what_is_wrong(
+    client: TestClient, path: str, payload: dict[str, str], expected: dict[str, object]
+) -> None:
+    response = client.put(f"/templates/{path}", json=payload)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    for name, value in expected.items():
+        assert problem[name] == value, problem
+    assert problem["msg"]
+    assert client.get(f"/templates/{path}").json()["version"] == 1
+
+
+def test_the_unknown_and_the_malformed_are_404_and_422_never_500(client: TestClient) -> None:
+    assert client.get("/templates/vatandas.yok/eposta").status_code == 404
+    assert client.put("/templates/vatandas.yok/eposta", json={"subject": "a", "body": "b"}).status_code == 404
+    assert client.get("/templates/vatandas.yanit-olumlu/faks").status_code == 422
+    assert client.get("/templates/Büyük Harf/eposta").status_code == 422
+    assert (
+        client.put("/templates/vatandas.yanit-olumlu/eposta", json={"body": "b", "extra": 1}).status_code
+        == 422
+    )
+    unknown_value = client.post(
+        "/templates/vatandas.yanit-olumlu/eposta/preview", json={"values": {"telefon": "0532"}}
+    )
+    assert unknown_value.status_code == 422
+    assert "telefon" in unknown_value.json()["detail"][0]["msg"]
