@@ -34,6 +34,8 @@ class Permission(StrEnum):
     CATALOGUE_READ = "catalogue:read"
     CATALOGUE_WRITE = "catalogue:write"
     SYSTEM_CHECKS_RUN = "system-checks:run"
+    TEMPLATES_READ = "templates:read"  # the mail and SMS texts (services/wording.py)
+    TEMPLATES_WRITE = "templates:write"
 
 
 P = Permission
@@ -57,8 +59,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.DIRECTORATE_STAFF: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
     Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
+    # Public Relations answer citizens: they read the texts citizens get (changing them is the
+    # administrator's).
     Role.PUBLIC_RELATIONS: frozenset(
-        _DIRECTORATE | {P.REQUESTS_READ_ALL, P.NONCONFORMITIES_READ_ALL, P.DIFS_READ_ALL}
+        _DIRECTORATE | {P.REQUESTS_READ_ALL, P.NONCONFORMITIES_READ_ALL, P.DIFS_READ_ALL, P.TEMPLATES_READ}
     ),
     Role.IMS_OFFICE: frozenset(
         _DIRECTORATE

@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.orm import Session
 
+from services import wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Dif,
@@ -95,16 +96,19 @@ async def opened(
         started = Started(
             dif.number, directorate.director_group, directorate.staff_group, finding.description
         )
-        mail = Mail(
-            recipient=directorate.director_email,
-            subject=f"Yeni DİF açıldı: {dif.number}",
-            body=(
-                f"Sayın Müdür,\n\n{directorate.name} için {finding.number} numaralı bulgu üzerine "
-                f"{dif.number} numaralı düzeltici/iyileştirici faaliyet (DİF) açılmıştır.\n\n"
-                f"Bulgu: {finding.description}\n\n"
-                f"Kök nedeni ve eylemleri Tasklist'te planlayın: {tasklist_url}\n"
-            ),
+        text = wording.render(
+            uow.session,
+            "personel.dif-acildi",
+            "eposta",
+            {
+                "mudurluk": directorate.name,
+                "bulgu_no": finding.number,
+                "dif_no": dif.number,
+                "bulgu": finding.description,
+                "tasklist_adresi": tasklist_url,
+            },
         )
+        mail = Mail(recipient=directorate.director_email, subject=text.subject, body=text.body)
     await send_once(uow_factory, mailer, idempotency_key=f"dif-opened:{dif_id}", mail=mail)
     return started
 
@@ -292,28 +296,21 @@ async def action_overdue(
             key=key,
         )
         uow.commit()
-        due = action.due_at.astimezone(LOCAL_TIME)
-        if to_owner:
-            mail = Mail(
-                recipient=recipient,
-                subject=f"Eylem süresi doldu: {dif.number} / {action.position}. eylem",
-                body=(
-                    f"Sayın {action.responsible},\n\n{dif.number} numaralı DİF'in size verilen "
-                    f"{action.position}. eyleminin son tarihi ({due:%d.%m.%Y %H:%M}) geçti.\n\n"
-                    f"Eylem: {action.description}\n\n"
-                    f"Kanıtı yükleyip eylemi Tasklist'te tamamlayın: {tasklist_url}\n"
-                ),
-            )
-        else:
-            mail = Mail(
-                recipient=recipient,
-                subject=f"Geciken DİF eylemi: {dif.number} / {action.position}. eylem",
-                body=(
-                    f"Sayın Müdür,\n\n{dif.number} numaralı DİF'in {action.position}. eylemi "
-                    f"({action.responsible}) son tarihini ({due:%d.%m.%Y %H:%M}) geçti ve "
-                    f"{owner_reminders} hatırlatmaya rağmen tamamlanmadı.\n\nEylem: {action.description}\n"
-                ),
-            )
+        text = wording.render(
+            uow.session,
+            "personel.dif-eylem-hatirlatma" if to_owner else "personel.dif-eylem-gecikmesi",
+            "eposta",
+            {
+                "sorumlu": action.responsible,
+                "dif_no": dif.number,
+                "eylem_sira": action.position,
+                "son_tarih": f"{action.due_at.astimezone(LOCAL_TIME):%d.%m.%Y %H:%M}",
+                "eylem": action.description,
+                "hatirlatma_sayisi": owner_reminders,
+                "tasklist_adresi": tasklist_url,
+            },
+        )
+        mail = Mail(recipient=recipient, subject=text.subject, body=text.body)
     await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     return level
 
@@ -393,15 +390,18 @@ async def escalate_approval(
             uow.session, dif_id=dif.id, action_id=None, kind="onay", level=level, recipient=recipient, key=key
         )
         uow.commit()
-        mail = Mail(
-            recipient=recipient,
-            subject=f"Bekleyen DİF onayı ({earlier + 1}. yükseltme): {dif.number}",
-            body=(
-                f"Sayın yetkili,\n\n{directorate.name} müdürlüğündeki {dif.number} numaralı DİF'in "
-                f"eylemleri tamamlandı, ancak müdür onayı süresinde verilmedi. Bu, {earlier + 1}. "
-                f"yükseltmedir.\n\nTasklist: {tasklist_url}\n"
-            ),
+        text = wording.render(
+            uow.session,
+            "personel.dif-onay-yukseltme",
+            "eposta",
+            {
+                "mudurluk": directorate.name,
+                "dif_no": dif.number,
+                "kacinci": earlier + 1,
+                "tasklist_adresi": tasklist_url,
+            },
         )
+        mail = Mail(recipient=recipient, subject=text.subject, body=text.body)
     await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     return level
 

@@ -505,3 +505,35 @@ class AuditInboxLine(Base):
     entity: Mapped[str] = mapped_column(String(63))
     entity_id: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class MessageTemplate(Base):
+    """One version of a mail or SMS text (services/wording.py): the newest version of a key, medium
+    and category is what is sent. Versions are never changed, only added; version 1 is the shipped
+    default (changed_by "sistem")."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (
+        # A category-less template is a NULL category: coalesce so that NULLs collide too.
+        Index(
+            "uq_message_templates_version",
+            "key",
+            "medium",
+            func.coalesce(sql("category_code"), ""),
+            "version",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), comment="the event, e.g. vatandas.yanit-olumlu")
+    medium: Mapped[str] = mapped_column(String(10), comment="eposta / sms")
+    category_code: Mapped[str | None] = mapped_column(
+        String(40), comment="the category it is for; NULL: every category without its own"
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(Text, comment="Jinja2 template of the mail subject; empty for SMS")
+    body: Mapped[str] = mapped_column(Text, comment="Jinja2 template of the text")
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str | None] = mapped_column(Text, comment="why it was changed")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import citizen_requests as requests
-from services import difs
+from services import difs, wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     CitizenContact,
@@ -314,17 +314,22 @@ async def reopen_request(
                 requests.enqueue_start(uow.session, request)
         due_at = request.due_at
         assert due_at is not None
-        mail = Mail(
-            recipient=directorate.email,
-            subject=f"Talep yeniden açıldı ({nc.number})",
-            body=(
-                f"Sayın {directorate.name} yetkilisi,\n\n"
-                f"Talep {request.id} kapatma kontrolünde uygun bulunmadı ve müdürlüğünüze yeniden açıldı.\n\n"
-                f"Uygunsuzluk: {nc.number}\nTespit: {nc.description}\nGerekçe: {nc.justification}\n"
-                f"Yeni son gün: {due_at:%d.%m.%Y %H:%M}\n\n"
-                f"Talebin geçmişi korunmuştur. Tasklist: {tasklist_url}\n"
-            ),
+        text = wording.render(
+            uow.session,
+            "personel.talep-yeniden-acildi",
+            "eposta",
+            {
+                "mudurluk": directorate.name,
+                "talep_kimligi": str(request.id),
+                "uygunsuzluk_no": nc.number,
+                "tespit": nc.description,
+                "gerekce": nc.justification or "-",
+                "son_tarih": f"{due_at:%d.%m.%Y %H:%M}",
+                "tasklist_adresi": tasklist_url,
+            },
+            category_code=request.category_code,
         )
+        mail = Mail(recipient=directorate.email, subject=text.subject, body=text.body)
         uow.commit()
     await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     return due_at
@@ -347,26 +352,36 @@ async def redirect_request(
         request = uow.session.get(CitizenRequest, nc.request_id)
         contact = uow.session.get(CitizenContact, nc.request_id)
         assert institution is not None and request is not None and contact is not None
+        values = {
+            "kurum": institution.name,
+            "takip_no": request.tracking_code,
+            "talep_turu": request.request_type,
+            "konum": requests.location_text(request, contact),
+            "aciklama": request.description,
+            "ad_soyad": contact.full_name,
+            "telefon": contact.phone or "-",
+            "eposta": contact.email or "-",
+            "gerekce": nc.justification or "-",
+        }
+        petition = wording.render(
+            uow.session, "kurum.yonlendirilen-basvuru", "eposta", values, category_code=request.category_code
+        )
+        # TODO(lead): the citizen's text by medium once tell_citizen renders per medium
+        # (the "vatandas.kuruma-yonlendirildi" SMS default is shipped); today its SMS is subject: body.
+        notice = wording.render(
+            uow.session,
+            "vatandas.kuruma-yonlendirildi",
+            "eposta",
+            values,
+            category_code=request.category_code,
+        )
         uow.session.expunge_all()
     # The petition goes to the competent body with its petitioner (Law 3071, art. 7), nothing more.
     await send_once(
         uow_factory,
         mailer,
         idempotency_key=f"{key}:kurum",
-        mail=Mail(
-            recipient=institution.email,
-            subject=f"Yetki alanınızdaki başvuru ({request.tracking_code})",
-            body=(
-                f"Sayın {institution.name} yetkilisi,\n\n"
-                "Belediyemize iletilen aşağıdaki başvuru kurumunuzun görev alanında olduğundan "
-                "gereği için tarafınıza yönlendirilmiştir.\n\n"
-                f"Başvuru no: {request.tracking_code}\nTürü: {request.request_type}\n"
-                f"Konum: {requests.location_text(request, contact)}\nAçıklama:\n{request.description}\n\n"
-                f"Başvuru sahibi: {contact.full_name}\n"
-                f"Telefon: {contact.phone or '-'}\nE-posta: {contact.email or '-'}\n\n"
-                f"Gerekçe: {nc.justification}\n"
-            ),
-        ),
+        mail=Mail(recipient=institution.email, subject=petition.subject, body=petition.body),
     )
     await requests.tell_citizen(
         uow_factory,
@@ -374,12 +389,8 @@ async def redirect_request(
         sms,
         key=f"{key}:vatandas",
         contact=contact,
-        subject=f"Talebiniz yönlendirildi ({request.tracking_code})",
-        text=(
-            f"Sayın {contact.full_name},\n\n{request.tracking_code} numaralı talebiniz, görev alanı "
-            f"nedeniyle {institution.name} kurumuna yönlendirilmiştir. Başvurunuz bundan sonra bu "
-            "kurum tarafından sonuçlandırılacaktır.\n\nBilgilerinize sunarız.\n"
-        ),
+        subject=notice.subject,
+        text=notice.body,
     )
     with uow_factory() as uow:
         req = uow.session.get(CitizenRequest, request.id, with_for_update=True)

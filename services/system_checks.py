@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+from services import wording
 from services.db import UnitOfWorkFactory
 from services.models import SystemCheck
 from services.notifications import Mail, Mailer, send_once
@@ -48,18 +49,20 @@ def get_check(uow_factory: UnitOfWorkFactory, check_id: uuid.UUID) -> SystemChec
         return check
 
 
-def test_mail(check_id: uuid.UUID, recipient: str, tasklist_url: str) -> Mail:
-    return Mail(
-        recipient=recipient,
-        subject=f"Sistem kontrolü {check_id}: bildirim zinciri çalışıyor",
-        body=(
-            "Merhaba,\n\n"
-            "Bu e-posta, Belediye Hizmet Takip sisteminin uçtan uca kontrolü için gönderildi.\n"
-            f"Kontrol numarası: {check_id}\n"
-            f"Türkçe karakter denetimi: {TEST_TEXT}\n\n"
-            f'Lütfen Tasklist\'te ({tasklist_url}) "Bildirimi doğrula" görevini tamamlayın.\n'
-        ),
-    )
+def notification_mail(
+    uow_factory: UnitOfWorkFactory, check_id: uuid.UUID, recipient: str, tasklist_url: str
+) -> Mail:
+    """The test mail of an existing check (SystemCheckNotFound otherwise), in its current wording."""
+    with uow_factory() as uow:
+        if uow.session.get(SystemCheck, check_id) is None:
+            raise SystemCheckNotFound(str(check_id))
+        text = wording.render(
+            uow.session,
+            "sistem.kontrol",
+            "eposta",
+            {"kontrol_no": str(check_id), "turkce_karakterler": TEST_TEXT, "tasklist_adresi": tasklist_url},
+        )
+    return Mail(recipient=recipient, subject=text.subject, body=text.body)
 
 
 async def send_test_notification(
@@ -73,12 +76,10 @@ async def send_test_notification(
     tasklist_url: str,
 ) -> datetime:
     """Idempotent: a redelivered task finds the mail sent and the check already notified."""
-    await asyncio.to_thread(get_check, uow_factory, check_id)  # no mail for an unknown check
+    # No mail for an unknown check.
+    mail = await asyncio.to_thread(notification_mail, uow_factory, check_id, recipient, tasklist_url)
     await send_once(
-        uow_factory,
-        mailer,
-        idempotency_key=f"sistem-kontrol:{check_id}:{activity_instance_id}",
-        mail=test_mail(check_id, recipient, tasklist_url),
+        uow_factory, mailer, idempotency_key=f"sistem-kontrol:{check_id}:{activity_instance_id}", mail=mail
     )
     return await asyncio.to_thread(
         mark_notified, uow_factory, check_id=check_id, process_instance_id=process_instance_id

@@ -11,7 +11,9 @@ import os
 import signal
 import socket
 
-from services import audit
+from sqlalchemy.exc import SQLAlchemyError
+
+from services import audit, wording
 from services.bootstrap import Container, bootstrap
 from services.log_context import configure_logging
 from services.operaton import ExternalTasks
@@ -77,6 +79,12 @@ async def run(container: Container) -> None:
 def main() -> None:
     container = bootstrap()
     configure_logging(container.settings.log_level)
+    try:
+        # A release's new texts are stored before the first task needs them (until then the
+        # shipped text is sent); the API does the same.
+        wording.load_defaults(container.uow)
+    except SQLAlchemyError as error:
+        log.warning("texts not checked, database unavailable: %s", type(error).__name__)
     try:
         asyncio.run(run(container))
     finally:

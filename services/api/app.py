@@ -9,10 +9,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from services import catalogue
+from services import catalogue, wording
 from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
-from services.api import difs, health, nonconformities, requests, system_checks
+from services.api import difs, health, nonconformities, requests, system_checks, templates
 from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
@@ -25,12 +25,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
-        # The sample catalogue on first start; later changes come through the API.
+        # The sample catalogue on first start and the shipped texts a release adds; later changes
+        # come through the API.
         try:
             catalogue.load_seed_if_empty(app.state.container.uow)
+            wording.load_defaults(app.state.container.uow)
         except SQLAlchemyError as error:
-            # Start anyway: /health reports the database, and the next start loads the catalogue.
-            log.warning("catalogue not checked, database unavailable: %s", type(error).__name__)
+            # Start anyway: /health reports the database, and the next start loads them.
+            log.warning("catalogue and texts not checked, database unavailable: %s", type(error).__name__)
         try:
             yield
         finally:
@@ -67,6 +69,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(catalogue_routes.router)
     app.include_router(nonconformities.router)
     app.include_router(difs.router)
+    app.include_router(templates.router)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
