@@ -439,7 +439,7 @@ def route_variables(
             "staffGroup": routing.staff_group,
             "serviceDays": routing.service_days,
             "possibleDuplicates": ", ".join(
-                f"{c.tracking_code} ({c.distance_m:.0f} m, {_local(c.received_at)})" for c in candidates
+                f"{c.tracking_code} ({c.distance_m:.0f} m, {local_time(c.received_at)})" for c in candidates
             )
             or "-",
             **task_variables(uow.session, request),
@@ -489,7 +489,7 @@ def location_text(request: CitizenRequest, contact: CitizenContact) -> str:
     return location.strip() or "-"
 
 
-def _local(moment: datetime | None) -> str:
+def local_time(moment: datetime | None) -> str:
     """A date and time as Turkish readers write it, in Türkiye's time."""
     return moment.astimezone(ISTANBUL).strftime("%d.%m.%Y %H:%M") if moment else "-"
 
@@ -515,8 +515,8 @@ def request_values(
         "ilce": request.district or "-",
         "oncelik": service_time.LABELS[request.priority],
         "hizmet_suresi": service_time.service_time_text(category, request.priority),
-        "son_tarih": _local(request.due_at),
-        "talep_id": str(request.id),
+        "son_tarih": local_time(request.due_at),
+        "talep_kimligi": str(request.id),
     }
 
 
@@ -749,7 +749,7 @@ async def escalate_overdue(
         count = earlier + 1
         values = {
             **request_values(request, category, directorate),
-            "bildirim_sayisi": count,
+            "kacinci": count,
             "tasklist_adresi": tasklist_url,
         }
         mail = staff_mail(
@@ -796,10 +796,10 @@ async def answer_citizen(
         )
     values = {
         **request_values(request, category, directorate),
-        "birim": directorate.name if directorate else "Belediyemiz",
+        "mudurluk": directorate.name if directorate else "Belediyemiz",
         "yapilan_is": details.get("resolution") or "-",
         "gerekce": details.get("reason") or "-",
-        "itiraz_son_tarih": _local(deadline),
+        "itiraz_son_tarih": local_time(deadline),
     }
     await tell_citizen(
         uow_factory,
@@ -881,14 +881,16 @@ async def inform_citizen(
                     "mudurluk": unit.name,
                     "oncelik": service_time.LABELS[priority],
                     "hizmet_suresi": service_time.service_time_text(cat, priority),
-                    "son_tarih": _local(service_time.deadline(request.received_at, cat, priority)),
+                    "son_tarih": local_time(service_time.deadline(request.received_at, cat, priority)),
                 }
                 told_directorate: str | None = unit.code
             else:
                 values |= {
                     "kategori": "operatörümüz belirleyecek",
                     "mudurluk": "operatörümüz belirleyecek",
-                    "son_tarih": _local(service_time.deadline(request.received_at, None, request.priority)),
+                    "son_tarih": local_time(
+                        service_time.deadline(request.received_at, None, request.priority)
+                    ),
                 }
                 told_directorate = None
         else:

@@ -42,7 +42,6 @@ from services.quality_records import (
     next_number,
 )
 from services.sms import SmsSender
-from services.working_days import add_working_days
 
 START_MESSAGE = "uygunsuzluk-bildirildi"
 DIF_START_MESSAGE = "dif-acildi"
@@ -298,7 +297,6 @@ async def reopen_request(
         assert request is not None
         directorate = uow.session.get(Directorate, request.directorate_code or nc.directorate_code)
         assert directorate is not None
-        service_days = requests.service_days(uow.session, request)
         if requests.add_event(
             uow.session,
             request.id,
@@ -309,7 +307,7 @@ async def reopen_request(
             request.status = "yeniden-acildi"
             request.closed_at = None
             request.answer = None
-            request.due_at = add_working_days(datetime.now(UTC), service_days)
+            request.due_at = requests.new_deadline(uow.session, request, datetime.now(UTC))
             if not resumes_in_place:
                 requests.enqueue_start(uow.session, request)
         due_at = request.due_at
@@ -324,7 +322,7 @@ async def reopen_request(
                 "uygunsuzluk_no": nc.number,
                 "tespit": nc.description,
                 "gerekce": nc.justification or "-",
-                "son_tarih": f"{due_at:%d.%m.%Y %H:%M}",
+                "son_tarih": requests.local_time(due_at),
                 "tasklist_adresi": tasklist_url,
             },
             category_code=request.category_code,
@@ -366,15 +364,6 @@ async def redirect_request(
         petition = wording.render(
             uow.session, "kurum.yonlendirilen-basvuru", "eposta", values, category_code=request.category_code
         )
-        # TODO(lead): the citizen's text by medium once tell_citizen renders per medium
-        # (the "vatandas.kuruma-yonlendirildi" SMS default is shipped); today its SMS is subject: body.
-        notice = wording.render(
-            uow.session,
-            "vatandas.kuruma-yonlendirildi",
-            "eposta",
-            values,
-            category_code=request.category_code,
-        )
         uow.session.expunge_all()
     # The petition goes to the competent body with its petitioner (Law 3071, art. 7), nothing more.
     await send_once(
@@ -389,8 +378,9 @@ async def redirect_request(
         sms,
         key=f"{key}:vatandas",
         contact=contact,
-        subject=notice.subject,
-        text=notice.body,
+        template="vatandas.kuruma-yonlendirildi",
+        values=values,
+        category_code=request.category_code,
     )
     with uow_factory() as uow:
         req = uow.session.get(CitizenRequest, request.id, with_for_update=True)

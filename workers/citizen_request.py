@@ -96,9 +96,10 @@ def router(container: Container) -> Router:
     async def merge(task: ExternalTask, v: Merge) -> dict[str, Any]:
         actor = "bilinmiyor"
         if user_task := task.properties.get("userTask"):
-            actor = (
-                await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task) or actor
+            completer: str | None = await asyncio.to_thread(
+                engine.who_completed, task.process_instance_id, user_task
             )
+            actor = completer or actor
         await requests.merge_duplicate(
             uow,
             mailer,
@@ -147,9 +148,10 @@ def router(container: Container) -> Router:
     async def decide_objection(task: ExternalTask, v: ObjectionDecision) -> dict[str, Any]:
         actor = "bilinmiyor"
         if user_task := task.properties.get("userTask"):
-            actor = (
-                await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task) or actor
+            completer: str | None = await asyncio.to_thread(
+                engine.who_completed, task.process_instance_id, user_task
             )
+            actor = completer or actor
         return await asyncio.to_thread(
             objections.decide,
             uow,
@@ -180,7 +182,9 @@ def router(container: Container) -> Router:
         # Property `userTask`: the human step whose completer (from the engine's history) is the actor.
         actor = "sistem"
         if user_task := task.properties.get("userTask"):
-            completer = await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task)
+            completer: str | None = await asyncio.to_thread(
+                engine.who_completed, task.process_instance_id, user_task
+            )
             actor = completer or "bilinmiyor"
         await asyncio.to_thread(
             requests.record_step,
@@ -231,6 +235,8 @@ def router(container: Container) -> Router:
             "answer": result,
             "objectionTimerAt": (deadline + OBJECTION_GRACE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    return tasks
 
 
 def satisfaction_router(container: Container) -> Router:

@@ -70,7 +70,13 @@ def _submit(container: Container, personal: dict[str, str]) -> uuid.UUID:
             description="Parktaki oyun alanının salıncağı kırık.",
             latitude=None,
             longitude=None,
-            contact=requests.Contact(preferred_channel="email", **personal),
+            contact=requests.Contact(
+                full_name=personal["full_name"],
+                phone=personal["phone"],
+                email=personal["email"],
+                address=personal["address"],
+                preferred_channel="email",
+            ),
         ),
     )
     assert created

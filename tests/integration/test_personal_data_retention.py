@@ -115,6 +115,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
         container.sms,
         request_id=request.id,
         outcome="yapildi",
+        objection_period=timedelta(days=15),
         activity_instance_id=_id(),
     )
     return request
