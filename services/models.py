@@ -244,6 +244,10 @@ class Objection(Base):
     """The citizen's objection to an answer (ISO 10002 7.8): Public Relations reopens or confirms."""
 
     __tablename__ = "objections"
+    __table_args__ = (
+        # One open objection per request (ISO 10002 7.8): the database refuses a second one.
+        Index("uq_objections_one_open", "request_id", unique=True, postgresql_where=sql("status = 'acik'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), index=True)

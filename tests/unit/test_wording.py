@@ -28,6 +28,7 @@ OLUMLU = {
     "takip_no": "BI-ABCD-EFGH-JKLM-NPQR",
     "mudurluk": "Yol Yapım ve Bakım Dairesi Başkanlığı",
     "yapilan_is": "Çukur asfaltla kapatıldı, yol açıldı.",
+    "itiraz_son_tarih": "16.12.2026 17:30",
 }
 
 
@@ -111,8 +112,8 @@ def test_before_the_defaults_are_stored_the_shipped_text_is_sent(container: Cont
     text = _render(container, "vatandas.yanit-olumlu", "sms", OLUMLU)
     assert text == wording.Text(
         subject="",
-        body="Talebiniz BI-ABCD-EFGH-JKLM-NPQR sonuçlandı. Yapılan iş: Çukur asfaltla kapatıldı, yol açıldı. "
-        "Teşekkür ederiz.",
+        body="BI-ABCD-EFGH-JKLM-NPQR sonuçlandı: Çukur asfaltla kapatıldı, yol açıldı. "
+        "İtiraz son gün: 16.12.2026 17:30",
     )
 
 
@@ -144,7 +145,7 @@ def test_an_unknown_placeholder_is_refused_naming_it_and_the_allowed_ones(contai
         _save(container, body="Sayın {{ ad_soyad }}, {{ takip_numarasi }} {{ telefon }}\n")
     message = str(refused.value)
     assert "takip_numarasi" in message and "telefon" in message
-    assert "Bu şablonda kullanılabilenler: ad_soyad, takip_no, mudurluk, yapilan_is." in message
+    assert "Bu şablonda kullanılabilenler: ad_soyad, takip_no, mudurluk, yapilan_is, itiraz_son_tarih." in message
     assert refused.value.unknown == ("takip_numarasi", "telefon")
     assert refused.value.field == "body"
     # Names outside the placeholders (Jinja's globals too) are not offered either.
@@ -236,7 +237,7 @@ def test_a_subject_has_no_line_breaks_and_an_sms_no_control_characters(container
     sms = _render(container, "vatandas.yanit-olumlu", "sms", values)
     assert sms.subject == ""
     assert sms.body == (
-        "Talebiniz BI-1 Bcc: herkes@example.com sonuçlandı. Yapılan iş: a b cde f Teşekkür ederiz."
+        "BI-1 Bcc: herkes@example.com sonuçlandı: a b cde f İtiraz son gün: 16.12.2026 17:30"
     )
     assert all(ch >= " " for ch in sms.body)
 
@@ -254,7 +255,7 @@ def test_every_shipped_sms_fits_in_two_messages_with_its_samples() -> None:
             assert table.defaults.get((key, "eposta", None)) is not None, f"{key}: SMS without a mail"
 
 
-# Today's wording of services/citizen_requests.py, which renders these keys.
+# The shipped wording of the keys services/citizen_requests.py renders, as a reader gets it.
 TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
     "personel.mudurluge-bildirim": (
         {
@@ -264,17 +265,23 @@ TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
             "kategori_kodu": "YOL-CUKUR",
             "kanal": "web",
             "konum": "Gazi Mahallesi Şehit İlhan Sokak 3 (36.800000, 34.600000)",
-            "hizmet_suresi": 5,
+            "hizmet_suresi": "5 iş günü",
             "son_tarih": "05.12.2026 09:30",
             "aciklama": "Çukur büyüdü.\nİkinci satır.",
             "tasklist_adresi": "http://t/",
             "talep_kimligi": "0b7c1a52-3f1e-4a55-9d2e-6c1f0e8a4b21",
+            "takip_no": "BI-ABCD-EFGH-JKLM-NPQR",
+            "oncelik": "Normal",
+            "ilce": "Yenişehir",
         },
         "Yeni birim istek: Yolda çukur",
         "Sayın Yol Yapım ve Bakım Dairesi Başkanlığı yetkilisi,\n\n"
         "Müdürlüğünüze yeni bir sikayet yönlendirildi.\n\n"
+        "Takip no: BI-ABCD-EFGH-JKLM-NPQR\n"
         "Kategori: Yolda çukur (YOL-CUKUR)\n"
+        "Öncelik: Normal\n"
         "Kanal: web\n"
+        "İlçe: Yenişehir\n"
         "Konum: Gazi Mahallesi Şehit İlhan Sokak 3 (36.800000, 34.600000)\n"
         "Hizmet süresi: 5 iş günü, son gün 05.12.2026 09:30\n\n"
         "Açıklama:\nÇukur büyüdü.\nİkinci satır.\n\n"
@@ -309,6 +316,8 @@ TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
         "Talebiniz sonuçlandı (BI-ABCD-EFGH-JKLM-NPQR)",
         "Sayın Ayşe Yıldırım Öztürk,\n\nBI-ABCD-EFGH-JKLM-NPQR numaralı talebiniz Yol Yapım ve Bakım Dairesi "
         "Başkanlığı tarafından sonuçlandırılmıştır.\n\nYapılan iş: Çukur asfaltla kapatıldı, yol açıldı.\n\n"
+        "Yanıtımızı yeterli bulmazsanız 16.12.2026 17:30 tarihine kadar takip numaranızla web sitemizden "
+        "ya da Alo 185'ten itiraz edebilirsiniz.\n\n"
         "Bize ulaştığınız için teşekkür ederiz.\n",
     ),
     "vatandas.yanit-olumsuz": (
@@ -316,13 +325,14 @@ TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
         "Talebiniz sonuçlandı (BI-ABCD-EFGH-JKLM-NPQR)",
         "Sayın Ayşe Yıldırım Öztürk,\n\nBI-ABCD-EFGH-JKLM-NPQR numaralı talebiniz Belediyemiz "
         "tarafından değerlendirilmiş, ancak yerine getirilememektedir.\n\n"
-        "Gerekçe: -\n\nBilgilerinize sunarız.\n",
+        "Gerekçe: -\n\nBu karara 16.12.2026 17:30 tarihine kadar takip numaranızla web sitemizden ya da "
+        "Alo 185'ten itiraz edebilirsiniz.\n\nBilgilerinize sunarız.\n",
     ),
 }
 
 
 @pytest.mark.parametrize("key", sorted(TODAY))
-def test_the_defaults_reproduce_todays_wording(container: Container, key: str) -> None:
+def test_the_defaults_read_as_written(container: Container, key: str) -> None:
     wording.load_defaults(container.uow)
     values, subject, body = TODAY[key]
     assert _render(container, key, "eposta", values) == wording.Text(subject, body)

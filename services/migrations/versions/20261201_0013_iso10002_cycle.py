@@ -47,7 +47,10 @@ def upgrade() -> None:
     op.add_column(
         "citizen_requests", sa.Column("priority", PRIORITY, nullable=False, server_default="normal")
     )
-    op.add_column("citizen_requests", sa.Column("district", sa.String(60), nullable=True))
+    op.add_column(
+        "citizen_requests",
+        sa.Column("district", sa.String(60), nullable=True, comment="ilçe, as the channel gave it"),
+    )
     op.add_column(
         "citizen_requests",
         sa.Column(
