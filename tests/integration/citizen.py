@@ -191,5 +191,5 @@ def end_objection_period(engine: Operaton, instance: str) -> dict[str, Any]:
     instance end as "Talep kapatıldı"."""
     fire_timer(engine, instance, "itiraz-suresi-doldu")
     state = wait_for_state(engine, instance, "COMPLETED")
-    assert state["endActivityId"] == "talep-kapatildi"
+    assert "talep-kapatildi" in engine.activity_ids(instance)
     return state

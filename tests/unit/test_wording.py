@@ -145,7 +145,10 @@ def test_an_unknown_placeholder_is_refused_naming_it_and_the_allowed_ones(contai
         _save(container, body="Sayın {{ ad_soyad }}, {{ takip_numarasi }} {{ telefon }}\n")
     message = str(refused.value)
     assert "takip_numarasi" in message and "telefon" in message
-    assert "Bu şablonda kullanılabilenler: ad_soyad, takip_no, mudurluk, yapilan_is, itiraz_son_tarih." in message
+    assert (
+        "Bu şablonda kullanılabilenler: ad_soyad, takip_no, mudurluk, yapilan_is, itiraz_son_tarih."
+        in message
+    )
     assert refused.value.unknown == ("takip_numarasi", "telefon")
     assert refused.value.field == "body"
     # Names outside the placeholders (Jinja's globals too) are not offered either.
@@ -236,9 +239,7 @@ def test_a_subject_has_no_line_breaks_and_an_sms_no_control_characters(container
 
     sms = _render(container, "vatandas.yanit-olumlu", "sms", values)
     assert sms.subject == ""
-    assert sms.body == (
-        "BI-1 Bcc: herkes@example.com sonuçlandı: a b cde f İtiraz son gün: 16.12.2026 17:30"
-    )
+    assert sms.body == ("BI-1 Bcc: herkes@example.com sonuçlandı: a b cde f İtiraz son gün: 16.12.2026 17:30")
     assert all(ch >= " " for ch in sms.body)
 
 
