@@ -28,7 +28,7 @@ from services.models import (
     Directorate,
     RequestEvent,
 )
-from services.notifications import Mail, Mailer, deliver_once, send_once
+from services.notifications import Mail, Mailer, send_once, send_sms_once
 from services.outbox import enqueue_message
 from services.sms import SmsSender
 from services.working_days import add_working_days
@@ -448,13 +448,13 @@ async def tell_citizen(
     text: str,
 ) -> bool:
     if contact.preferred_channel == "sms" and contact.phone:
-        phone = contact.phone
-
-        async def deliver_sms(message_id: str) -> None:
-            await sms.send(phone, f"{subject}: {text}", message_id=message_id)
-
-        return await deliver_once(
-            uow_factory, idempotency_key=key, recipient=phone, subject=subject, deliver=deliver_sms
+        return await send_sms_once(
+            uow_factory,
+            sms,
+            idempotency_key=key,
+            phone=contact.phone,
+            subject=subject,
+            text=f"{subject}: {text}",
         )
     assert contact.email is not None
     return await send_once(
