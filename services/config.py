@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     smpp_port: int = Field(2775, description="SMS centre port")
     smpp_system_id: str = Field("belediye", max_length=15, description="SMPP bind: system_id")
     smpp_password: SecretStr = Field(
-        SecretStr(LOCAL_SMPP_PASSWORD), description="SMPP bind: password (at most 8 characters)"
+        SecretStr(LOCAL_SMPP_PASSWORD),
+        max_length=8,  # SMPP 3.4's limit: a longer one would be cut silently on the wire
+        description="SMPP bind: password (at most 8 characters)",
     )
     smpp_system_type: str = Field("", max_length=12, description="SMPP bind: system_type (operator's)")
     smpp_source_addr: str = Field(

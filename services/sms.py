@@ -52,6 +52,7 @@ TON_INTERNATIONAL, NPI_ISDN = 1, 1
 RECEIPT_ON_SUCCESS_OR_FAILURE = 1
 RECEIPT_RECORD_SECONDS = 10.0  # a receipt not recorded by then is refused: the centre sends it again
 ENQUIRE_LINK_SECONDS = 30.0  # an idle session asks the centre whether it is still there
+MAX_RECONNECT_SECONDS = 300.0
 
 ReceiptHandler = Callable[[DeliveryReceipt], Coroutine[Any, Any, None]]
 
@@ -356,18 +357,17 @@ class SmppSmsSender:
 
     async def receive_receipts(self, on_receipt: ReceiptHandler, *, stop: asyncio.Event) -> None:
         self._on_receipt = on_receipt
+        pause = self._settings.smpp_reconnect_seconds
         try:
             while not stop.is_set():
                 try:
                     session = await self._bound()
                 except SmsError as error:
-                    log.warning(
-                        "no session for delivery receipts (%s); binding again in %g s",
-                        error,
-                        self._settings.smpp_reconnect_seconds,
-                    )
-                    await _wait_for(stop, self._settings.smpp_reconnect_seconds)
+                    log.warning("no session for delivery receipts (%s); binding again in %g s", error, pause)
+                    await _wait_for(stop, pause)
+                    pause = min(pause * 2, MAX_RECONNECT_SECONDS)  # a centre away for long: fewer tries
                     continue
+                pause = self._settings.smpp_reconnect_seconds
                 await _first(stop.wait(), session.closed.wait())
         finally:
             self._on_receipt = None

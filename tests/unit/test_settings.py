@@ -45,3 +45,9 @@ def test_a_malformed_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PORT", "yirmi-beş")
     with pytest.raises(ValidationError, match="smtp_port"):
         Settings()
+
+
+def test_an_smpp_password_longer_than_smpp_allows_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMPP_PASSWORD", "dokuz-harf")  # SMPP 3.4 carries at most 8 characters
+    with pytest.raises(ValidationError, match="smpp_password"):
+        Settings()

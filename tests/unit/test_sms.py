@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -285,3 +286,50 @@ async def test_a_centre_that_is_down_raises_what_the_worker_retries(
     finally:
         if centre._thread.is_alive():
             centre.stop()
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_the_receipt_session_binds_again_after_the_centre_comes_back(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = settings.model_copy(update={"smpp_port": port, "smpp_reconnect_seconds": 0.1})
+    credentials = {
+        "system_id": settings.smpp_system_id,
+        "password": settings.smpp_password.get_secret_value(),
+    }
+    centre = start_smsc(tmp_path / "once", "127.0.0.1", port, **credentials)
+    receipts: list[DeliveryReceipt] = []
+    got, stop = asyncio.Event(), asyncio.Event()
+
+    async def on_receipt(receipt: DeliveryReceipt) -> None:
+        receipts.append(receipt)
+        got.set()
+
+    def transceivers(controller: SmscController) -> int:
+        return sum(s.bind == "TRX" for s in list(controller.centre._sessions))
+
+    sender = SmppSmsSender(settings)
+    listening = asyncio.create_task(sender.receive_receipts(on_receipt, stop=stop))
+    try:
+        await _until(lambda: transceivers(centre) == 1)
+        centre.stop()
+        await asyncio.sleep(0.3)  # a few failed binds while it is away
+        centre = start_smsc(tmp_path / "again", "127.0.0.1", port, **credentials)
+        await _until(lambda: transceivers(centre) == 1)
+
+        (smsc_id,) = await sender.send(PHONE, "Yeniden bağlandı", message_id="<geri@belediye.local>")
+        await asyncio.wait_for(got.wait(), 10)
+    finally:
+        stop.set()
+        await listening
+        centre.stop()
+
+    assert [(r.smsc_message_id, r.status) for r in receipts] == [(smsc_id, "DELIVRD")]
