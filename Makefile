@@ -24,7 +24,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json $(SYS_STAM
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
-## Start the whole local system (PostgreSQL, the Operaton engine, mailbox, identity, API, workers).
+## Start the whole local system (PostgreSQL, the Operaton engine, mailbox, SMS centre, identity, API, workers).
 up: $(PY_STAMP)
 	$(PY) -m deploy.local.stack up
 

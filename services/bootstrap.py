@@ -13,7 +13,7 @@ from services.db import UnitOfWork, make_engine
 from services.notifications import Mailer, SmtpMailer
 from services.operaton import Operaton
 from services.process_engine import ProcessEngine
-from services.sms import FileSmsSender, SmsSender
+from services.sms import SmppSmsSender, SmsSender
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Container:
         return UnitOfWork(self.session_factory)
 
     def close(self) -> None:
+        self.sms.close()
         self.process_engine.close()
         self.engine.dispose()
 
@@ -42,6 +43,7 @@ def bootstrap(settings: Settings | None = None, *, mailer: Mailer | None = None)
         # Its sessions write the audit trail of personal data and quality records.
         session_factory=audited_sessionmaker(engine, expire_on_commit=False),
         mailer=mailer or SmtpMailer(settings),
-        sms=FileSmsSender(settings.data_dir / "sms"),
+        # Binds to the SMS centre on first use; the workers keep it bound for receipts.
+        sms=SmppSmsSender(settings),
         process_engine=Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password),
     )

@@ -29,7 +29,7 @@ from services.models import (
     Objection,
     RequestEvent,
 )
-from services.notifications import Mail, Mailer, deliver_once, send_once
+from services.notifications import Mail, Mailer, send_once, send_sms_once
 from services.outbox import enqueue_message
 from services.quality_records import InvalidInput
 from services.sms import SmsSender
@@ -640,11 +640,8 @@ async def tell_citizen(
         phone = contact.phone
         assert phone is not None
 
-        async def deliver_sms(message_id: str) -> None:
-            await sms.send(phone, text.body, message_id=message_id)
-
-        return await deliver_once(
-            uow_factory, idempotency_key=key, recipient=phone, subject=template, deliver=deliver_sms
+        return await send_sms_once(
+            uow_factory, sms, idempotency_key=key, phone=phone, subject=template, text=text.body
         )
     assert contact.email is not None
     return await send_once(

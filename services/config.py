@@ -20,6 +20,7 @@ DEFAULT_EVIDENCE_TYPES = (
 )
 LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
 LOCAL_IDENTITY_URL = "http://127.0.0.1:8070"
+LOCAL_SMPP_PASSWORD = "yerelsms"  # noqa: S105 - the local SMS centre's; production refuses it
 
 
 class Settings(BaseSettings):
@@ -56,7 +57,26 @@ class Settings(BaseSettings):
     system_check_recipient: str = Field(
         "ops@belediye.local", description="Recipient of the system check's test mail"
     )
-    data_dir: Path = Field(REPO / ".data", description="Data, installs, logs, mailbox")
+    smpp_host: str = Field("127.0.0.1", description="SMS centre (SMPP 3.4); the operator's in production")
+    smpp_port: int = Field(2775, description="SMS centre port")
+    smpp_system_id: str = Field("belediye", max_length=15, description="SMPP bind: system_id")
+    smpp_password: SecretStr = Field(
+        SecretStr(LOCAL_SMPP_PASSWORD),
+        max_length=8,  # SMPP 3.4's limit: a longer one would be cut silently on the wire
+        description="SMPP bind: password (at most 8 characters)",
+    )
+    smpp_system_type: str = Field("", max_length=12, description="SMPP bind: system_type (operator's)")
+    smpp_source_addr: str = Field(
+        "BELEDIYE", max_length=20, description="Sender shown on the phone (alphanumeric header)"
+    )
+    smpp_source_addr_ton: int = Field(5, ge=0, le=6, description="Sender's type of number (5 alphanumeric)")
+    smpp_source_addr_npi: int = Field(0, ge=0, le=18, description="Sender's numbering plan (0 unknown)")
+    smpp_connect_timeout_seconds: float = Field(10.0, gt=0, description="TCP connect and bind limit")
+    smpp_response_timeout_seconds: float = Field(15.0, gt=0, description="Limit for one submit_sm answer")
+    smpp_reconnect_seconds: float = Field(
+        5.0, gt=0, description="Wait before the workers bind again for delivery receipts"
+    )
+    data_dir: Path = Field(REPO / ".data", description="Data, installs, logs, mailbox, SMS centre")
     api_host: str = Field("127.0.0.1", description="API bind address")
     api_port: int = Field(8000, description="API port")
     log_level: str = Field("INFO", description="Log level of the API and workers")
@@ -104,6 +124,11 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         return self.data_dir / "mailbox"
 
+    @property
+    def smsc_dir(self) -> Path:
+        """The local SMS centre's store (deploy/local/smsc.py)."""
+        return self.data_dir / "smsc"
+
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Settings:
         if self.environment == "production" and "kalite:kalite@" in self.database_url:
@@ -114,6 +139,8 @@ class Settings(BaseSettings):
             raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
         if self.environment == "production" and self.oidc_issuer == LOCAL_IDENTITY_URL:
             raise ValueError("OIDC_ISSUER must be the municipality's identity provider in production")
+        if self.environment == "production" and self.smpp_password.get_secret_value() == LOCAL_SMPP_PASSWORD:
+            raise ValueError("SMPP_PASSWORD still has the local SMS centre's default in production")
         return self
 
 

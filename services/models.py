@@ -24,7 +24,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import text as sql
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
@@ -75,9 +75,10 @@ class OutboxMessage(Base):
 
 
 class Notification(Base):
-    """Every mail sent, keyed so that a redelivered task never mails twice."""
+    """Every mail and SMS sent, keyed so that a redelivered task never sends twice."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_smsc_message_ids", "smsc_message_ids", postgresql_using="gin"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -85,7 +86,30 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Our Message-ID (mail header; for an SMS the key of its attempts).
     smtp_message_id: Mapped[str | None] = mapped_column(String(300))
+    smsc_message_ids: Mapped[list[str] | None] = mapped_column(
+        ARRAY(String(65)), comment="SMS: the SMS centre's message id of each part"
+    )
+    delivery_status: Mapped[str | None] = mapped_column(
+        String(10), comment="SMS: DELIVRD once every part is delivered, else a part's final SMPP state"
+    )
+    delivered_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="SMS: when the last part reached the phone"
+    )
+
+
+class SmsReceipt(Base):
+    """A delivery receipt from the SMS centre, kept by its message id (it may come before the
+    notification knows that id, or for a part of a message sent twice)."""
+
+    __tablename__ = "sms_receipts"
+
+    smsc_message_id: Mapped[str] = mapped_column(String(65), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), comment="SMPP message state: DELIVRD, UNDELIV, …")
+    error: Mapped[str | None] = mapped_column(String(10), comment="the receipt's err: code")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 # ---------------------------------------------------------------- catalogue

@@ -1,10 +1,11 @@
-"""Outgoing mail over a real SMTP conversation, sent at most once per idempotency key."""
+"""Outgoing mail over a real SMTP conversation and SMS over SMPP, each sent at most once per
+idempotency key."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
@@ -18,6 +19,8 @@ from sqlalchemy import select
 from services.config import Settings
 from services.db import UnitOfWorkFactory
 from services.models import Notification
+from services.sms import SmsSender
+from services.sms_receipts import settle_notification
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +100,51 @@ async def send_once(
     )
 
 
+async def send_sms_once(
+    uow_factory: UnitOfWorkFactory,
+    sms: SmsSender,
+    *,
+    idempotency_key: str,
+    phone: str,
+    subject: str,
+    text: str,
+) -> bool:
+    """SMS unless one with this key was already sent. True when this call sent it. The SMS
+    centre's ids of its parts are stored on the notification; their receipts settle it."""
+
+    async def deliver(message_id: str) -> list[str]:
+        return await sms.send(phone, text, message_id=message_id)
+
+    return await deliver_once(
+        uow_factory, idempotency_key=idempotency_key, recipient=phone, subject=subject, deliver=deliver
+    )
+
+
 async def deliver_once(
     uow_factory: UnitOfWorkFactory,
     *,
     idempotency_key: str,
     recipient: str,
     subject: str,
-    deliver: Callable[[str], Awaitable[None]],
+    deliver: Callable[[str], Awaitable[Sequence[str] | None]],
 ) -> bool:
     """Deliver (mail or SMS) unless already delivered under this key. True when this call did.
 
     The row is reserved (with its Message-ID) before talking to the server and marked sent
-    after it. A crash between the server accepting the message and that commit, or a second
-    delivery of the same task while the first is still talking to the server, can send it once
-    more, with the same Message-ID; nothing else can. The database work runs in a thread so
-    that the event loop of the workers keeps serving other tasks meanwhile.
+    after it, with the SMS centre's message ids when `deliver` returns them. A crash between
+    the server accepting the message and that commit, or a second delivery of the same task
+    while the first is still talking to the server, can send it once more, with the same
+    Message-ID; nothing else can. The database work runs in a thread so that the event loop of
+    the workers keeps serving other tasks meanwhile.
     """
     message_id = await asyncio.to_thread(_reserve, uow_factory, idempotency_key, recipient, subject)
     if message_id is None:
         return False
-    await deliver(message_id)
-    await asyncio.to_thread(_mark_sent, uow_factory, idempotency_key)
+    smsc_message_ids = await deliver(message_id)
+    await asyncio.to_thread(_mark_sent, uow_factory, idempotency_key, smsc_message_ids)
+    if smsc_message_ids:
+        # In a transaction of its own after that commit: receipts that came first (services.sms_receipts).
+        await asyncio.to_thread(settle_notification, uow_factory, idempotency_key)
     log.info("notification %s sent", idempotency_key)
     return True
 
@@ -141,9 +168,13 @@ def _reserve(
         return message_id
 
 
-def _mark_sent(uow_factory: UnitOfWorkFactory, idempotency_key: str) -> None:
+def _mark_sent(
+    uow_factory: UnitOfWorkFactory, idempotency_key: str, smsc_message_ids: Sequence[str] | None
+) -> None:
     with uow_factory() as uow:
         row = uow.session.scalar(select(Notification).where(Notification.idempotency_key == idempotency_key))
         assert row is not None
         row.sent_at = datetime.now(UTC)
+        if smsc_message_ids:
+            row.smsc_message_ids = list(smsc_message_ids)
         uow.commit()

@@ -15,6 +15,7 @@ from aiosmtplib import (
 )
 
 from services.personal_data import mask
+from services.sms import SmsCentreLoginRefused, SmsCentreUnavailable, SmsRefused
 
 # A person's input the form should have refused: the diagram's error boundary sends the task
 # back to them with `inputError`, the text their form shows.
@@ -30,6 +31,15 @@ MAIL_SERVER_LOGIN_REFUSED = (
     "so the mail was not sent. Retry this incident in Cockpit once that is fixed."
 )
 MAIL_SERVER_REFUSED = "The mail server (SMTP) did not accept the mail, so it was not sent."
+SMS_CENTRE_UNREACHABLE = (
+    "The SMS centre (SMPP) could not be reached or did not answer, so the SMS was not sent. "
+    "Once it answers again, retry this incident in Cockpit: the step sends the SMS then."
+)
+SMS_CENTRE_LOGIN_REFUSED = (
+    "The SMS centre (SMPP) refused our login (check SMPP_SYSTEM_ID and SMPP_PASSWORD), "
+    "so the SMS was not sent. Retry this incident in Cockpit once that is fixed."
+)
+SMS_REFUSED = "The SMS centre (SMPP) did not accept the SMS, so it was not sent."
 
 # An incident's message stays short (Cockpit lists it); the whole traceback goes to its details.
 MESSAGE_LIMIT = 500
@@ -50,4 +60,10 @@ def _explanation(error: Exception) -> str | None:
         return MAIL_SERVER_UNREACHABLE
     if isinstance(error, SMTPException):
         return MAIL_SERVER_REFUSED
+    if isinstance(error, SmsCentreLoginRefused):
+        return SMS_CENTRE_LOGIN_REFUSED
+    if isinstance(error, SmsCentreUnavailable):
+        return SMS_CENTRE_UNREACHABLE
+    if isinstance(error, SmsRefused):
+        return SMS_REFUSED
     return None

@@ -1,8 +1,8 @@
-"""`kalite-workers`: every external-task handler, the outbox dispatcher and the audit sealer, in
-one asyncio process.
+"""`kalite-workers`: every external-task handler, the outbox dispatcher, the audit sealer and the
+SMS centre session that brings delivery receipts, in one asyncio process.
 
 SIGTERM/SIGINT: stop fetching, let running tasks finish (or hand them back), stop the dispatcher
-and the sealer, exit.
+and the sealer, unbind from the SMS centre, exit.
 """
 
 import asyncio
@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +19,7 @@ from services.bootstrap import Container, bootstrap
 from services.log_context import configure_logging
 from services.operaton import ExternalTasks
 from services.outbox import run_dispatcher
+from services.sms_receipts import record_receipt
 from workers import citizen_request, dif, nonconformity, personal_data, system_check
 from workers.runtime import Router, Worker
 
@@ -66,12 +68,18 @@ async def run(container: Container) -> None:
     sealer = asyncio.create_task(
         audit.run_sealer(container.engine, every_seconds=container.settings.audit_seal_seconds, stop=stop)
     )
+    # Bound while tasks may still send: receipts of their SMS come back on this session.
+    unbind = asyncio.Event()
+    receipts = asyncio.create_task(
+        container.sms.receive_receipts(partial(record_receipt, container.uow), stop=unbind)
+    )
     working = asyncio.create_task(worker.work())
     log.info("workers started against %s: %s", container.settings.engine_rest_url, ", ".join(worker.topics))
     await stop.wait()
     log.info("stopping: finishing running tasks")
     await worker.stop()
-    await asyncio.gather(working, dispatcher, sealer, return_exceptions=True)
+    unbind.set()
+    await asyncio.gather(working, dispatcher, sealer, receipts, return_exceptions=True)
     await client.close()
     log.info("workers stopped")
 

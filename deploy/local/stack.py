@@ -2,8 +2,8 @@
 
 Starts, on 127.0.0.1 only: PostgreSQL (unless DATABASE_URL points elsewhere), the Operaton
 engine (REST, Tasklist, Cockpit, Admin; built from deploy/engine on first start) with its groups
-and sample users, the local SMTP mailbox, the local identity provider, migrations, diagram
-deployment, our API and workers.
+and sample users, the local SMTP mailbox, the local SMS centre (SMPP), the local identity provider,
+migrations, diagram deployment, our API and workers.
 Everything lives under the data folder (default .data/): installs, data, logs, pid files.
 """
 
@@ -299,6 +299,12 @@ def start_ours(layout: Layout) -> None:
     else:
         start_mailbox(layout)
         _say(f"mailbox     started: SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}")
+    if processes.read_pid(dirs, "smsc"):
+        _say(f"smsc        already running (SMPP 127.0.0.1:{versions.PORTS['smpp']})")
+    else:
+        start_smsc(layout)
+        port = versions.PORTS["smpp"]
+        _say(f"smsc        started: SMPP 127.0.0.1:{port}, messages in {layout.data / 'smsc'}")
     if processes.read_pid(dirs, "identity"):
         _say("identity    already running on http://127.0.0.1:8070")
     else:
@@ -352,6 +358,19 @@ def start_mailbox(layout: Layout) -> None:
         timeout=30,
         alive=lambda: processes.read_pid(dirs, "mailbox") is not None,
         log=dirs.log_file("mailbox"),
+    )
+
+
+def start_smsc(layout: Layout) -> None:
+    """The local SMS centre (SMPP 3.4), ready when its port accepts connections."""
+    dirs = layout.dirs
+    processes.spawn(dirs, "smsc", [sys.executable, "-m", "deploy.local.smsc"], env=_app_env(layout), cwd=REPO)
+    processes.wait_until(
+        "SMS centre",
+        lambda: processes.port_open(versions.PORTS["smpp"]),
+        timeout=30,
+        alive=lambda: processes.read_pid(dirs, "smsc") is not None,
+        log=dirs.log_file("smsc"),
     )
 
 
@@ -413,13 +432,14 @@ def up() -> None:
         "  Staff tokens   http://127.0.0.1:8070/token     (users in deploy/local/users.json, password demo)\n"
         f"  Channel keys   {layout.data / 'secrets' / 'channel-keys.json'} (header X-API-Key)\n"
         f"  Mailbox        SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}\n"
+        f"  SMS centre     SMPP 127.0.0.1:{versions.PORTS['smpp']}, messages in {layout.data / 'smsc'}\n"
         f"  Logs           {layout.dirs.logs}\n"
     )
 
 
 def down() -> None:
     layout = Layout.from_env()
-    for name in ("workers", "api", "identity", "mailbox", "engine", "postgres"):
+    for name in ("workers", "api", "identity", "smsc", "mailbox", "engine", "postgres"):
         # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
         # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
         sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
@@ -430,7 +450,7 @@ def down() -> None:
 def status() -> int:
     layout = Layout.from_env()
     all_up = True
-    for name in ("postgres", "engine", "mailbox", "identity", "api", "workers"):
+    for name in ("postgres", "engine", "mailbox", "smsc", "identity", "api", "workers"):
         pid = processes.read_pid(layout.dirs, name)
         all_up &= pid is not None or (name == "postgres" and bool(os.environ.get("DATABASE_URL")))
         _say(f"{name:<11} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")

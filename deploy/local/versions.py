@@ -11,5 +11,6 @@ PORTS = {
     "postgres": 5432,
     "api": 8000,
     "smtp": 2525,
+    "smpp": 2775,
     "identity": 8070,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from email import policy
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from deploy.local.smsc import read_smsc
 from services.config import get_settings
 from services.operaton import Operaton
 from tests.integration.tasklist import complete, poll, wait_for_state
@@ -30,6 +30,7 @@ __all__ = [
     "normalise_phone",
     "payload",
     "request_row",
+    "sms_delivery",
     "sms_messages",
     "submit",
     "wait_mail",
@@ -78,6 +79,27 @@ def request_row(tracking: str) -> dict[str, Any] | None:
             row = (
                 connection.execute(
                     text("SELECT * FROM citizen_requests WHERE tracking_code = :t"), {"t": tracking}
+                )
+                .mappings()
+                .first()
+            )
+            return dict(row) if row else None
+    finally:
+        engine.dispose()
+
+
+def sms_delivery(smsc_message_ids: list[str]) -> dict[str, Any] | None:
+    """The notification row that sent these SMS parts: its delivery status and time."""
+    engine = create_engine(get_settings().database_url)
+    try:
+        with engine.connect() as connection:
+            row = (
+                connection.execute(
+                    text(
+                        "SELECT smsc_message_ids, delivery_status, delivered_at FROM notifications "
+                        "WHERE smsc_message_ids = CAST(:ids AS varchar[])"
+                    ),
+                    {"ids": smsc_message_ids},
                 )
                 .mappings()
                 .first()
@@ -163,12 +185,10 @@ def body_of(message: EmailMessage) -> str:
     return content
 
 
-def sms_messages(sms_dir: Path, phone: str) -> list[dict[str, Any]]:
-    return [
-        m
-        for p in sorted(sms_dir.glob("*.json"))
-        if (m := json.loads(p.read_text(encoding="utf-8")))["to"] == phone
-    ]
+def sms_messages(smsc_dir: Path, phone: str) -> list[dict[str, Any]]:
+    """What the stack's SMS centre received for this phone (+90…), joined from its parts."""
+    number = re.sub(r"\D", "", phone)
+    return [m for m in read_smsc(smsc_dir) if m["destination"] == number]
 
 
 def normalise_phone(phone: str) -> str:

@@ -68,6 +68,12 @@ def mailbox_dir(stack: None) -> Path:
     return Path(os.environ.get("DATA_DIR", REPO / ".data")) / "mailbox"
 
 
+@pytest.fixture(scope="session")
+def smsc_dir(stack: None) -> Path:
+    """Where the stack's SMS centre (deploy/local/smsc.py) stores every SMS it receives."""
+    return Path(os.environ.get("DATA_DIR", REPO / ".data")) / "smsc"
+
+
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite_test"
 )

@@ -24,6 +24,7 @@ from tests.integration.citizen import (
     instance_of,
     normalise_phone,
     payload,
+    sms_delivery,
     sms_messages,
     submit,
     wait_mail,
@@ -51,10 +52,6 @@ def short_durations(tmp_path: Path) -> Iterator[None]:
 
 REMINDER = "hizmet-suresi-asildi"  # the staff step's non-interrupting overdue timer
 ESCALATE = "gecikme-bildir"  # the notice to the director it starts
-
-
-def _sms_dir(mailbox_dir: Path) -> Path:
-    return mailbox_dir.parent / "sms"
 
 
 def _candidate_groups(engine: Operaton, task_id: str) -> list[str]:
@@ -141,7 +138,7 @@ def test_routed_done_checked_and_answered(api: httpx.Client, engine: Operaton, m
 
 
 def test_will_not_be_done_answers_negatively_with_the_reason_by_sms(
-    api: httpx.Client, engine: Operaton, mailbox_dir: Path
+    api: httpx.Client, engine: Operaton, smsc_dir: Path
 ) -> None:
     tracking, body = submit(api, preferredAnswerChannel="sms", categoryCode="PARK-OYUN")
     instance = instance_of(tracking)
@@ -164,10 +161,17 @@ def test_will_not_be_done_answers_negatively_with_the_reason_by_sms(
     assert row["answer"] == "olumsuz"
     phone = normalise_phone(body["citizen"]["phone"])
     sms = poll(
-        lambda: [m for m in sms_messages(_sms_dir(mailbox_dir), phone) if tracking in m["text"]] or None,
+        lambda: [m for m in sms_messages(smsc_dir, phone) if reason in m["text"]] or None,
         what="the SMS answer",
     )
     assert reason in sms[0]["text"]
+    # Turkish letters: UCS-2, in parts the SMS centre joined; the receipts reach the notification.
+    assert (sms[0]["dataCoding"], sms[0]["parts"] > 1) == (8, True)
+    delivery = poll(
+        lambda: d if (d := sms_delivery(sms[0]["messageIds"])) and d["delivery_status"] else None,
+        what="the delivery receipts of the SMS answer",
+    )
+    assert delivery["delivery_status"] == "DELIVRD" and delivery["delivered_at"] is not None
 
 
 def test_unknown_category_goes_to_an_operator_who_routes_it(

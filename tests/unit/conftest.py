@@ -23,6 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from deploy.local.identity import LocalIssuer
 from deploy.local.mailbox import start_mailbox
+from deploy.local.smsc import SmscController, start_smsc
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from tests.credentials import AsCaller, create_channel_keys, serve_issuer
@@ -84,6 +85,24 @@ def mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         controller.stop()
 
 
+@pytest.fixture()
+def smsc(tmp_path: Path) -> Iterator[SmscController]:
+    """Our real SMPP SMS centre on a free port, storing into a fresh folder (`.centre.directory`),
+    accepting the default SMPP_SYSTEM_ID / SMPP_PASSWORD."""
+    defaults = Settings()
+    controller = start_smsc(
+        tmp_path / "smsc",
+        "127.0.0.1",
+        free_port(),
+        system_id=defaults.smpp_system_id,
+        password=defaults.smpp_password.get_secret_value(),
+    )
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
 @pytest.fixture(scope="session")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
     """A real OpenID issuer on a free port: the API validates staff tokens against its JWKS."""
@@ -93,11 +112,14 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
 
 
 @pytest.fixture()
-def settings(database_url: str, mailbox: tuple[int, Path], tmp_path: Path, issuer: LocalIssuer) -> Settings:
+def settings(
+    database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path, issuer: LocalIssuer
+) -> Settings:
     return Settings(
         database_url=database_url,
         oidc_issuer=issuer.issuer,
         smtp_port=mailbox[0],
+        smpp_port=smsc.port,
         data_dir=tmp_path,
         # No engine in unit tests: a port nothing listens on.
         engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
