@@ -61,18 +61,39 @@ def sources_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _m2() -> Path:
+def maven_repository() -> Path:
+    """The local Maven repository the build uses: MAVEN_REPOSITORY, else ~/.m2/repository."""
     return Path(os.environ.get("MAVEN_REPOSITORY", Path.home() / ".m2" / "repository"))
+
+
+def operaton_version() -> str:
+    """The Operaton version the pom pins (the engine and web apps the jar serves)."""
+    match = re.search(r"<operaton\.version>([^<]+)</operaton\.version>", (SOURCES / "pom.xml").read_text())
+    if not match:
+        raise RuntimeError("deploy/engine/pom.xml does not pin operaton.version")
+    return match.group(1)
+
+
+def webjar() -> Path:
+    """Operaton's web apps (Tasklist, Cockpit, Admin, Welcome) as the build put them into the repository."""
+    version = operaton_version()
+    return (
+        maven_repository()
+        / "org/operaton/bpm/webapp/operaton-webapp-webjar"
+        / version
+        / f"operaton-webapp-webjar-{version}.jar"
+    )
 
 
 def _mvn() -> list[str]:
     """Maven, on the local repository MAVEN_REPOSITORY names (default ~/.m2/repository)."""
-    return ["mvn", "-q", "-B", f"-Dmaven.repo.local={_m2()}"]
+    return ["mvn", "-q", "-B", f"-Dmaven.repo.local={maven_repository()}"]
 
 
 def _install_spin_json() -> None:
     group, artifact = SPIN_JSON.split(":")
-    local = _m2() / group.replace(".", "/") / artifact / SPIN_JSON_LOCAL / f"{artifact}-{SPIN_JSON_LOCAL}.jar"
+    folder = maven_repository() / group.replace(".", "/") / artifact
+    local = folder / SPIN_JSON_LOCAL / f"{artifact}-{SPIN_JSON_LOCAL}.jar"
     if local.exists():
         return
     _say(f"installing {artifact} {SPIN_JSON_SERVED} as {SPIN_JSON_LOCAL}")
@@ -81,9 +102,7 @@ def _install_spin_json() -> None:
         [*mvn, "dependency:get", "-Dtransitive=false", f"-Dartifact={SPIN_JSON}:{SPIN_JSON_SERVED}"],
         check=True,
     )
-    served = (
-        _m2() / group.replace(".", "/") / artifact / SPIN_JSON_SERVED / f"{artifact}-{SPIN_JSON_SERVED}.jar"
-    )
+    served = folder / SPIN_JSON_SERVED / f"{artifact}-{SPIN_JSON_SERVED}.jar"
     subprocess.run(
         [
             *mvn,

@@ -5,7 +5,7 @@ and director groups from the catalogue); users: the sample users of `users.json`
 password `demo`) with their memberships. Every group may open Tasklist, see the shared filters
 and read the process definitions; the engine itself grants a candidate group the right to see
 and work on the tasks it is a candidate for, so a person sees their own groups' tasks only.
-`demo` is the engine's administrator.
+`demo` is the engine's administrator. Tasklist's shared filters are engine_filters'.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from deploy.local.engine_filters import ensure_filters
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
 
@@ -97,7 +98,8 @@ def _grant(
 
 
 def ensure_identity(engine: Operaton) -> tuple[int, int]:
-    """Groups, users, memberships and authorizations; returns (groups, users) made now."""
+    """Groups, users, memberships, authorizations and Tasklist's filters; returns (groups, users)
+    made now."""
     catalogue = json.loads(CATALOGUE.read_text(encoding="utf-8"))
     made_groups = made_users = 0
     groups = dict(_groups(catalogue))
@@ -127,4 +129,5 @@ def ensure_identity(engine: Operaton) -> tuple[int, int]:
         for group_id in _memberships(user, catalogue):
             if not engine.json("GET", "/user", params={"id": user["username"], "memberOfGroup": group_id}):
                 engine.call("PUT", f"/group/{group_id}/members/{user['username']}")
+    ensure_filters(engine)
     return made_groups, made_users

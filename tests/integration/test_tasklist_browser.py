@@ -59,7 +59,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture()
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # A Turkish staff member's browser: Tasklist answers in Turkish (its default for any language
+    # but English, see deploy/engine .../app/tasklist/scripts/config.js).
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="tr-TR")
     context.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)  # an AngularJS app: every wait is on a selector
     try:
@@ -100,8 +102,8 @@ def test_staff_complete_the_assessment_in_tasklist(
 
     # Find the task: search the list by the request's number (the instance's business key).
     page.locator("ol.tasks-list li.task").first.wait_for()
-    page.get_by_placeholder("Filter Tasks").click()
-    page.locator("ul.dropdown-menu a[title='Process Instance Business Key']").click()
+    page.get_by_placeholder("Görevleri filtrele").click()
+    page.locator("ul.dropdown-menu a[title='Süreç örneği iş anahtarı']").click()
     value = page.locator(".search-container .value-field input")
     value.fill(request_id)
     value.press("Enter")
@@ -119,7 +121,7 @@ def test_staff_complete_the_assessment_in_tasklist(
     expect(form.locator(".fjs-form-field-textfield input")).to_have_value(request_id)
     for choice in ("Yapıldı", "Yapılmayacak", "Yanlış müdürlük", "Vatandaştan bilgi gerekli"):
         expect(form.locator(".fjs-form-field-radio label", has_text=choice).first).to_be_visible()
-    complete_button = details.locator("button.btn-primary", has_text="Complete")
+    complete_button = details.locator("button.btn-primary", has_text="Tamamla")
     expect(complete_button).to_be_disabled()
 
     details.locator("button.claim").click()
