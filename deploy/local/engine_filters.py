@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.operaton import Operaton
+from services.service_time import TASK_PRIORITY
 
-# The task priority of an urgent request (services/service_time.py TASK_PRIORITY: acil 100,
-# yüksek 75, normal 50): the diagrams set it on every human task.
-URGENT_PRIORITY = 100
+# The task priority of an urgent request: the diagrams set it on every human task.
+URGENT_PRIORITY = TASK_PRIORITY["acil"]
 ALL_TASKS = "Tüm görevler"  # operaton.bpm.filter.create in deploy/engine application.yaml
 # The columns of the task list: process variables every request's tasks carry, read from the
 # task's own copy (tasklist_<name>, made by the engine's TasklistColumns plugin from

@@ -136,7 +136,15 @@ def test_a_contact_changed_and_read_is_recorded_by_actor_without_its_values(cont
         ("operator.ayse", "update"),
     ]
     assert trail[0]["detail"] == {
-        "columns": ["address", "email", "full_name", "phone", "preferred_channel", "request_id"]
+        "columns": [
+            "address",
+            "email",
+            "full_name",
+            "phone",
+            "preferred_channel",
+            "request_id",
+            "wants_updates",
+        ]
     }
     assert trail[2]["detail"] == {"columns": ["email", "phone"]}
     request_trail = _trail(container, "citizen_requests", request_id)

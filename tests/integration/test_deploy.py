@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from services.operaton import Operaton
-from tests.integration.citizen import complete, instance_of, submit, wait_status
+from tests.integration.citizen import complete, end_objection_period, instance_of, submit, wait_status
 from tests.integration.modeler import deploy
 from tests.integration.tasklist import wait_for_state, wait_for_task
 
@@ -34,7 +34,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
     copy = tmp_path / "bpmn"
     copy.mkdir()
     original = (REPO / "bpmn" / "birim-istek.bpmn").read_text(encoding="utf-8")
-    changed = original.replace('name="Talebi değerlendir"', 'name="Talebi değerlendir ve sonuçlandır"')
+    changed = original.replace('name="Talebi değerlendir — ', 'name="Talebi değerlendir ve sonuçlandır — ')
     assert changed != original
     (copy / "birim-istek.bpmn").write_text(changed, encoding="utf-8")
     try:
@@ -45,7 +45,10 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
         tracking_new, _ = submit(api)
         new_instance = instance_of(tracking_new)
         new_task = wait_for_task(engine, new_instance, "talebi-degerlendir")
-        assert new_task.name == "Talebi değerlendir ve sonuçlandır"
+        assert (
+            new_task.name
+            == f"Talebi değerlendir ve sonuçlandır — {tracking_new} · Yolda çukur / asfalt bozulması"
+        )
         # The new version brought its forms along: staff can open the step's form.
         assert engine.deployed_form(new_task.id).get("components")
         assert wait_for_state(engine, new_instance, "ACTIVE")["processDefinitionVersion"] == old_version + 1
@@ -58,7 +61,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
             {"outcome": "yapildi", "resolution": "Yapıldı."},
             assignee="yol.personel",
         )
-        assert old_task.name == "Talebi değerlendir"
+        assert old_task.name == f"Talebi değerlendir — {tracking_old} · Yolda çukur / asfalt bozulması"
         complete(
             engine,
             old_instance,
@@ -67,7 +70,7 @@ def test_a_changed_diagram_gets_a_new_version_while_a_waiting_instance_keeps_its
             assignee="halkla.iliskiler",
         )
         wait_status(tracking_old, "kapatildi")
-        finished = wait_for_state(engine, old_instance, "COMPLETED")
+        finished = end_objection_period(engine, old_instance)
         assert finished["processDefinitionVersion"] == old_version
     finally:
         restored = deploy(REPO / "bpmn")["birim-istek"]

@@ -212,7 +212,8 @@ def test_a_task_delivered_again_after_its_worker_died_mails_the_citizen_once(
     assert success["activityInstanceId"] == first.activity_instance_id
     assert len(mails(mailbox_dir, to=citizen, containing="sonuçlandı")) == 1
     answered = [e for e in events(tracking) if e["event"] == "yanitlandi"]
-    assert len(answered) == 1 and answered[0]["details"] == {"answer": "olumlu"}
+    assert len(answered) == 1 and answered[0]["details"]["answer"] == "olumlu"
+    assert set(answered[0]["details"]) == {"answer", "objectionDeadline"}
     assert wait_status(tracking, "kapatildi")["answer"] == "olumlu"
     assert api.get(f"/requests/{tracking}").json()["status"] == "kapatildi"
 

@@ -109,12 +109,12 @@ def test_staff_complete_the_assessment_in_tasklist(
     value.press("Enter")
     found = page.locator("ol.tasks-list li.task")
     expect(found).to_have_count(1)
-    expect(found.locator("h4.task a")).to_have_text("Talebi değerlendir")
+    expect(found.locator("h4.task a")).to_contain_text(f"Talebi değerlendir — {tracking}")
     found.locator(f"a[href='#/?task={task.id}']").click()
 
     # The task's own Turkish form, with its fields; read-only until the task is claimed.
     details = page.locator(".task-details")
-    expect(details.locator("h2.task")).to_have_text("Talebi değerlendir")
+    expect(details.locator("h2.task")).to_contain_text(f"Talebi değerlendir — {tracking}")
     form = details.locator(".fjs-form")
     outcome_field = form.locator(".fjs-form-field-radio > label.fjs-form-field-label")
     expect(outcome_field).to_have_text(f"{outcome_label}*")  # required
