@@ -161,7 +161,10 @@ def test_will_not_be_done_answers_negatively_with_the_reason_by_sms(
     assert row["answer"] == "olumsuz"
     phone = normalise_phone(body["citizen"]["phone"])
     sms = poll(
-        lambda: [m for m in sms_messages(smsc_dir, phone) if reason in m["text"]] or None,
+        lambda: (
+            [m for m in sms_messages(smsc_dir, phone) if reason in m["text"] and tracking in m["text"]]
+            or None
+        ),
         what="the SMS answer",
     )
     assert reason in sms[0]["text"]

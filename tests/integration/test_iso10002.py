@@ -5,6 +5,7 @@ staff use Tasklist (each with their own login) and the API with their own token.
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -420,3 +421,71 @@ def test_no_rating_before_closure(api: httpx.Client) -> None:
     wait_status(tracking, "mudurlukte")
     early = api.post(f"/requests/{tracking}/rating", json={"score": 4})
     assert early.status_code == 409
+
+
+# ---------------------------------------------------------------- duplicate reports
+
+
+def test_a_duplicate_is_merged_into_the_earlier_request_and_gets_its_answer(
+    api: httpx.Client, engine: Operaton, mailbox_dir: Path
+) -> None:
+    # A spot of its own (no other test's requests within 50 m), then a second report 20 m away.
+    lat, lon = 36.70 + random.random() * 0.1, 34.50 + random.random() * 0.1
+    first, _ = submit(api, location={"address": "Çiftlikköy Mah. 3. Cd.", "latitude": lat, "longitude": lon})
+    first_instance = instance_of(first)
+    wait_status(first, "mudurlukte")
+    second, body = submit(
+        api,
+        location={"address": "Çiftlikköy Mah. 3. Cd. karşısı", "latitude": lat + 0.00018, "longitude": lon},
+    )
+    instance = instance_of(second)
+    task = wait_for_task(engine, instance, "talebi-degerlendir")
+    listed = engine.task_variables(task.id)["possibleDuplicates"]
+    assert listed.startswith(f"{first} (20 m, ")
+
+    # A tracking number that is not an open request of this category: back to the staff, saying why.
+    complete(
+        engine,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "mukerrer", "duplicateOf": "BI-AAAA-BBBB-CCCC-DDDD"},
+        assignee="yol.personel",
+    )
+    again = poll(
+        lambda: next((t for t in engine.tasks(processInstanceId=instance) if t.id != task.id), None),
+        what="the assessment back with the reason",
+    )
+    assert "bulunamadı" in engine.task_variables(again.id)["inputError"]
+    complete(
+        engine,
+        instance,
+        "talebi-degerlendir",
+        {"outcome": "mukerrer", "duplicateOf": first},
+        assignee="yol.personel",
+    )
+    wait_for_state(engine, instance, "COMPLETED")
+    assert "birlestirildi" in engine.activity_ids(instance)
+    citizen = body["citizen"]["email"]
+    (joined,) = wait_mail(mailbox_dir, to=citizen, containing="birleştirilmiştir")
+    assert first in body_of(joined) and second in body_of(joined)
+    assert wait_status(second, "birlestirildi")["merged_into_id"] is not None
+
+    # The earlier request is answered: the merged one's citizen gets the same answer, once.
+    complete(
+        engine,
+        first_instance,
+        "talebi-degerlendir",
+        {"outcome": "yapildi", "resolution": "Çukur asfaltla kapatıldı, yol açıldı."},
+        assignee="yol.personel",
+    )
+    complete(
+        engine,
+        first_instance,
+        "kapatma-kontrolu",
+        {"closureDecision": "uygun", "closureNote": ""},
+        assignee="halkla.iliskiler",
+    )
+    (answer,) = wait_mail(mailbox_dir, to=citizen, containing="sonuçlandırılmıştır")
+    assert second in body_of(answer) and "Çukur asfaltla kapatıldı" in body_of(answer)
+    row = wait_status(second, "kapatildi")
+    assert row["answer"] == "olumlu"
