@@ -59,8 +59,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture()
 def page(browser: Browser) -> Iterator[Page]:
-    # A Turkish staff member's browser: Tasklist answers in Turkish (its default for any language
-    # but English, see deploy/engine .../app/tasklist/scripts/config.js).
+    # A Turkish staff member's browser (Tasklist answers every browser in Turkish, see
+    # deploy/engine .../app/tasklist/scripts/config.js), in Türkiye's time zone.
     context = browser.new_context(
         viewport={"width": 1400, "height": 1000}, locale="tr-TR", timezone_id="Europe/Istanbul"
     )

@@ -27,9 +27,9 @@ HTML_TAG = re.compile(r"</?(?:a|b|br|code|em|i|p|span|strong)\b[^>]*>")
 # Shipped config.js: the commented-out locales example our file replaces with a live setting.
 SHIPPED_LOCALES_EXAMPLE = re.compile(r"  // ['\"]locales['\"]: \{\n(?:  //.*\n){2}  //\s*\},\n")
 OUR_LOCALES = (
-    "  // Turkish for everyone whose browser does not ask for English first; English stays available.\n"
+    "  // Turkish for every browser, whatever its language (add 'en' to offer English to English browsers).\n"
     "  locales: {\n"
-    "    availableLocales: ['tr', 'en'],\n"
+    "    availableLocales: ['tr'],\n"
     "    fallbackLocale: 'tr'\n"
     "  },\n"
 )

@@ -52,9 +52,9 @@ export default {
   // runtimeActivityInstanceMetrics: {
   //   display: true
   // },
-  // Turkish for everyone whose browser does not ask for English first; English stays available.
+  // Turkish for every browser, whatever its language (add 'en' to offer English to English browsers).
   locales: {
-    availableLocales: ['tr', 'en'],
+    availableLocales: ['tr'],
     fallbackLocale: 'tr'
   },
   // skipCustomListeners: {

@@ -47,9 +47,9 @@ export default {
   //   "long":   "LLLL"
   // },
   //
-  // Turkish for everyone whose browser does not ask for English first; English stays available.
+  // Turkish for every browser, whatever its language (add 'en' to offer English to English browsers).
   locales: {
-    availableLocales: ['tr', 'en'],
+    availableLocales: ['tr'],
     fallbackLocale: 'tr'
   },
   // links: [
