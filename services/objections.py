@@ -132,3 +132,14 @@ def decide(
         variables = requests.task_variables(uow.session, request)
         uow.commit()
         return variables
+
+
+def of_request(uow_factory: UnitOfWorkFactory, request_id: uuid.UUID) -> list[Objection]:
+    with uow_factory() as uow:
+        rows = list(
+            uow.session.scalars(
+                select(Objection).where(Objection.request_id == request_id).order_by(Objection.received_at)
+            )
+        )
+        uow.session.expunge_all()
+        return rows

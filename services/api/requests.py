@@ -330,6 +330,34 @@ async def rate_handling(tracking_number: str, body: RatingIn, container: Contain
     return RatingOut(status="kaydedildi")
 
 
+class ObjectionRecord(Camel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    received_at: datetime
+    reason: str
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    justification: str | None
+
+
+@router.get("/{request_id}/objections", response_model=list[ObjectionRecord], response_model_by_alias=True)
+async def list_objections(
+    request_id: uuid.UUID,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.REQUESTS_READ))],
+) -> list[ObjectionRecord]:
+    """For staff (Public Relations deciding in Tasklist): the citizen's objections with their
+    reasons, which stay in our database and never travel to the engine."""
+    try:
+        request = await asyncio.to_thread(service.get_by_id, container.uow, request_id)
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu numarayla bir talep bulunamadı.") from None
+    caller.check_directorate(Permission.REQUESTS_READ, request.directorate_code)
+    rows = await asyncio.to_thread(objections.of_request, container.uow, request_id)
+    return [ObjectionRecord.model_validate(row) for row in rows]
+
+
 @router.put(
     "/{request_id}/priority",
     response_model=PriorityOut,

@@ -278,6 +278,16 @@ def test_objection_reopens_the_request_to_the_directorate_with_the_reason(
 
     task = wait_for_task(engine, instance, "itirazi-degerlendir")
     assert task.name.startswith(f"İtirazı değerlendir — {tracking}")
+    # Public Relations read the citizen's reason in our records; the engine has only its id.
+    request_id = str(wait_status(tracking, "itiraz-degerlendirmede")["id"])
+    (objection,) = api.get(
+        f"/requests/{request_id}/objections", headers=bearer(staff_token("halkla.iliskiler"))
+    ).json()
+    assert objection["reason"] == "Çukur hâlâ orada, asfalt yapılmadı; fotoğraf ektedir."
+    assert objection["status"] == "acik"
+    assert "Çukur hâlâ orada" not in str(engine.task_variables(task.id))
+    other = api.get(f"/requests/{request_id}/objections", headers=bearer(staff_token("park.personel")))
+    assert other.status_code == 403
     complete(
         engine,
         instance,
