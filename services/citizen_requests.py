@@ -520,6 +520,22 @@ def request_values(
     }
 
 
+def _work_values(
+    request: CitizenRequest,
+    contact: CitizenContact,
+    category: Category,
+    directorate: Directorate,
+    tasklist_url: str,
+) -> dict[str, Any]:
+    """What the staff mails about the work add: the place, the citizen's description, Tasklist."""
+    return {
+        **request_values(request, category, directorate),
+        "konum": location_text(request, contact),
+        "aciklama": request.description,
+        "tasklist_adresi": tasklist_url,
+    }
+
+
 async def notify_directorate(
     uow_factory: UnitOfWorkFactory,
     mailer: Mailer,
@@ -530,12 +546,7 @@ async def notify_directorate(
 ) -> None:
     request, contact, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
-    values = {
-        **request_values(request, category, directorate),
-        "konum": location_text(request, contact),
-        "aciklama": request.description,
-        "tasklist_adresi": tasklist_url,
-    }
+    values = _work_values(request, contact, category, directorate, tasklist_url)
     with uow_factory() as uow:
         mail = staff_mail(
             uow.session, "personel.mudurluge-bildirim", directorate.email, values, category.code
@@ -567,12 +578,7 @@ async def notify_director_urgent(
     request, contact, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
     key = f"urgent:{request_id}:{activity_instance_id}"
-    values = {
-        **request_values(request, category, directorate),
-        "konum": location_text(request, contact),
-        "aciklama": request.description,
-        "tasklist_adresi": tasklist_url,
-    }
+    values = _work_values(request, contact, category, directorate, tasklist_url)
     with uow_factory() as uow:
         mail = staff_mail(
             uow.session, "personel.acil-talep", directorate.director_email, values, category.code

@@ -18,7 +18,6 @@ from services import citizen_requests as requests
 from services.db import UnitOfWorkFactory
 from services.models import CitizenRequest, Objection
 from services.outbox import enqueue_message
-from services.working_days import ISTANBUL
 
 OBJECTION_MESSAGE = "itiraz-alindi"
 DECISIONS = ("yeniden-ac", "kapanisi-onayla")
@@ -47,9 +46,8 @@ def file_objection(uow_factory: UnitOfWorkFactory, *, tracking_code: str, reason
                 )
             if now > request.objection_deadline:
                 raise ObjectionRefused(
-                    "İtiraz süresi "
-                    f"{request.objection_deadline.astimezone(ISTANBUL):%d.%m.%Y %H:%M} "
-                    "tarihinde doldu; bu talebe artık itiraz edilemez."
+                    f"İtiraz süresi {requests.local_time(request.objection_deadline)} tarihinde doldu; "
+                    "bu talebe artık itiraz edilemez."
                 )
             objection = Objection(id=uuid.uuid4(), request_id=request.id, reason=reason, status="acik")
             uow.session.add(objection)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from services import citizen_requests as requests
 from services import objections, satisfaction
 from services.bootstrap import Container
+from services.process_engine import ProcessEngine
 from workers import task_types
 from workers.runtime import BpmnError, ExternalTask, Router
 
@@ -64,6 +65,15 @@ class Question(RequestRef):
     question: str = Field(min_length=1, max_length=1000)
 
 
+async def completed_by(engine: ProcessEngine, task: ExternalTask) -> str:
+    """Who completed the human step the task's `userTask` property names (the engine's history)."""
+    user_task = task.properties.get("userTask")
+    if not user_task:
+        return "bilinmiyor"
+    completer = await asyncio.to_thread(engine.who_completed, task.process_instance_id, user_task)
+    return completer or "bilinmiyor"
+
+
 def router(container: Container) -> Router:
     tasks = Router()
     uow, mailer, sms = container.uow, container.mailer, container.sms
@@ -94,12 +104,7 @@ def router(container: Container) -> Router:
 
     @tasks.task(task_types.MERGE_DUPLICATE, Merge)
     async def merge(task: ExternalTask, v: Merge) -> dict[str, Any]:
-        actor = "bilinmiyor"
-        if user_task := task.properties.get("userTask"):
-            completer: str | None = await asyncio.to_thread(
-                engine.who_completed, task.process_instance_id, user_task
-            )
-            actor = completer or actor
+        actor = await completed_by(engine, task)
         await requests.merge_duplicate(
             uow,
             mailer,
@@ -146,12 +151,7 @@ def router(container: Container) -> Router:
 
     @tasks.task(task_types.DECIDE_OBJECTION, ObjectionDecision)
     async def decide_objection(task: ExternalTask, v: ObjectionDecision) -> dict[str, Any]:
-        actor = "bilinmiyor"
-        if user_task := task.properties.get("userTask"):
-            completer: str | None = await asyncio.to_thread(
-                engine.who_completed, task.process_instance_id, user_task
-            )
-            actor = completer or actor
+        actor = await completed_by(engine, task)
         return await asyncio.to_thread(
             objections.decide,
             uow,
@@ -179,13 +179,8 @@ def router(container: Container) -> Router:
         fields = [f.strip() for f in (task.properties.get("fields") or "").split(",") if f.strip()]
         variables = {"requestId": str(v.request_id), **(v.model_extra or {})}
         details = {name: variables[name] for name in fields if variables.get(name) is not None}
-        # Property `userTask`: the human step whose completer (from the engine's history) is the actor.
-        actor = "sistem"
-        if user_task := task.properties.get("userTask"):
-            completer: str | None = await asyncio.to_thread(
-                engine.who_completed, task.process_instance_id, user_task
-            )
-            actor = completer or "bilinmiyor"
+        # Property `userTask`: the human step whose completer is the actor; else the system.
+        actor = await completed_by(engine, task) if task.properties.get("userTask") else "sistem"
         await asyncio.to_thread(
             requests.record_step,
             uow,
