@@ -26,7 +26,8 @@ from tests.integration.citizen import payload as citizen_request
 
 REQUEST_PROCESS = "birim-istek"
 STAFF_TASK = "talebi-degerlendir"
-STAFF_TASK_NAME = "Talebi değerlendir"
+# The task is named after what it is about: "Talebi değerlendir — <tracking number> · …".
+STAFF_TASK_NAME = "Talebi değerlendir — "
 DIRECTORATE_SUBJECT = "Yeni birim istek"
 # The directorate mail names the request: `("Talebi değerlendir", talep <request id>)`.
 _REQUEST_IN_MAIL = re.compile(r"talep ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\)")
@@ -287,7 +288,7 @@ def judge(rows: Sequence[StoredRequest], engine: Operaton, mailbox: Mailbox) -> 
             1 for i in mine if starters.get(i["id"]) != r.start_id or r.start_id is None
         )
         verdict.instance_id_mismatch += bool(mine) and r.process_instance_id not in {i["id"] for i in mine}
-        staff = [name for i in mine for name in tasks.get(i["id"], []) if name == STAFF_TASK_NAME]
+        staff = [name for i in mine for name in tasks.get(i["id"], []) if name.startswith(STAFF_TASK_NAME)]
         verdict.staff_tasks += len(staff)
         verdict.without_staff_task += not staff
         verdict.extra_staff_tasks += max(len(staff) - 1, 0)
