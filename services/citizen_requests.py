@@ -47,20 +47,6 @@ STATUS_AFTER_OUTCOME = {
     "yanlis-mudurluk": "yeniden-yonlendirilecek",
     "bilgi-gerekli": "bilgi-bekleniyor",
 }
-PUBLIC_TEXT = {
-    "alindi": "Talebiniz alındı.",
-    "yonlendirildi": "Talebiniz ilgili müdürlüğe yönlendirildi: {directorate}.",
-    "bilgi-istendi": "Talebinizle ilgili sizden ek bilgi istendi.",
-    "vatandas-yanitladi": "Ek bilgi yanıtınız alındı.",
-    "yanitlandi": "Talebiniz sonuçlandı; yanıtınız gönderildi.",
-    "yeniden-acildi": "Talebiniz yeniden değerlendirilmek üzere müdürlüğe iletildi.",
-    "kuruma-yonlendirildi": "Talebiniz görev alanı nedeniyle {institution} kurumuna yönlendirildi.",
-    "birlestirildi": "Talebiniz aynı konudaki önceki bir taleple birleştirildi: {into}.",
-    "kisisel-veriler-anonimlestirildi": "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi.",
-    "itiraz-edildi": "İtirazınız alındı; Halkla İlişkiler Müdürlüğü değerlendirecek.",
-    "kapanis-onaylandi": "İtirazınız değerlendirildi; talebinizin kapanışı gerekçesiyle onaylandı.",
-    "memnuniyet-degerlendirildi": "Değerlendirmeniz kaydedildi, teşekkür ederiz.",
-}
 # Where the request waits at the directorate's task: a priority change recreates that task.
 AT_DIRECTORATE = {"mudurlukte", "yeniden-acildi"}
 # Before routing, the priority is stored and the routing step uses it.
@@ -260,19 +246,32 @@ def add_event(
     idempotency_key: str | None = None,
     **public_values: str,
 ) -> bool:
-    """Append a history entry; False when one with this idempotency key exists already."""
+    """Append a history entry; False when one with this idempotency key exists already.
+
+    What the citizen reads of it is the message template `durum.<event>` (medium durum) filled
+    with `public_values` (its placeholders: mudurluk=, kurum=, …); an event without one is not
+    shown to the citizen."""
     if idempotency_key is not None and session.scalar(
         select(RequestEvent.id).where(RequestEvent.idempotency_key == idempotency_key)
     ):
         return False
-    template = PUBLIC_TEXT.get(event)
+    public_text = None
+    if ("durum." + event, "durum", None) in wording.shipped().defaults:
+        request = session.get(CitizenRequest, request_id)  # mostly in the session already
+        public_text = wording.render(
+            session,
+            "durum." + event,
+            "durum",
+            public_values,
+            category_code=request.category_code if request is not None else None,
+        ).body
     session.add(
         RequestEvent(
             request_id=request_id,
             event=event,
             actor=actor,
             details=details or {},
-            public_text=template.format(**public_values) if template else None,
+            public_text=public_text,
             idempotency_key=idempotency_key,
         )
     )
@@ -405,7 +404,7 @@ def route(
                 "priority": priority,
             },
             idempotency_key=f"route:{request_id}:{activity_instance_id}",
-            directorate=directorate.name,
+            mudurluk=directorate.name,
         ):
             request.category_code = category.code
             request.directorate_code = directorate.code

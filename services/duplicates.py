@@ -178,7 +178,7 @@ def merge(
         actor=actor,
         details={"into": root.tracking_code},
         idempotency_key=idempotency_key,
-        into=root.tracking_code,
+        onceki_takip_no=root.tracking_code,
     )
     requests.add_event(
         session,

@@ -391,7 +391,7 @@ async def redirect_request(
             "kuruma-yonlendirildi",
             details={"institutionCode": institution.code, "nonconformity": nc.number},
             idempotency_key=key,
-            institution=institution.name,
+            kurum=institution.name,
         ):
             req.status = "kuruma-yonlendirildi"
             req.answer = "yonlendirildi"

@@ -1,10 +1,12 @@
-"""Wording as data: every mail and SMS text is a versioned template an administrator changes.
+"""Wording as data: every mail and SMS text, and every line of a request's public history, is a
+versioned template an administrator changes.
 
 The shipped defaults and the placeholders each key offers live in services/data/mesaj-sablonlari.toml;
 versions live in `message_templates` and the newest one of a key, medium and category is sent (a
 category's own text before the general one). Templates are Jinja2, rendered in a sandbox with
 undefined names refused. Plain-text media: nothing is HTML-escaped, a value is printed as it is and
-never read as template code; a subject loses its line breaks, an SMS every control character.
+never read as template code; a subject loses its line breaks, an SMS and a status line (`durum`,
+what the citizen's status page lists, at most as long as its column) every control character.
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.db import UnitOfWorkFactory
-from services.models import Category, MessageTemplate
+from services.models import Category, MessageTemplate, RequestEvent
 
-Medium = Literal["eposta", "sms"]
+# durum: a line of the request's public history (GET /requests/{trackingNumber}).
+Medium = Literal["eposta", "sms", "durum"]
 MEDIA: tuple[Medium, ...] = get_args(Medium)
 DEFAULTS = Path(__file__).resolve().parent / "data" / "mesaj-sablonlari.toml"
 SYSTEM = "sistem"
 KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 FIELD_NAMES = {"subject": "konu", "body": "metin"}
+NO_SUBJECT = {"sms": "SMS'in", "durum": "Durum satırının"}
+STATUS_LENGTH: int = RequestEvent.__table__.c.public_text.type.length  # type: ignore[attr-defined]
 # C0 (without tab and line feed), DEL and C1; line breaks are handled per medium before.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -49,7 +54,7 @@ ENVIRONMENT.globals.clear()
 
 @dataclass(frozen=True)
 class Text:
-    subject: str  # mail subject; for sms the empty string
+    subject: str  # mail subject; for sms and durum the empty string
     body: str
 
 
@@ -135,7 +140,7 @@ def shipped(path: Path = DEFAULTS) -> Shipped:
         )
         where = f"{path.name}: {default.key} ({default.medium}, {default.category_code or 'genel'})"
         if not KEY.match(default.key) or default.medium not in MEDIA:
-            raise ValueError(f"{where}: key must be lower-case words with . or -, medium eposta or sms")
+            raise ValueError(f"{where}: key must be lower-case words with . or -, medium one of {MEDIA}")
         if (default.key, default.medium, default.category_code) in defaults:
             raise ValueError(f"{where}: defined twice")
         if undefined := set(default.placeholders) - set(placeholders):
@@ -159,8 +164,8 @@ def check(key: str, medium: str, subject: str, body: str, *, within: Shipped | N
     offer, or a failure when rendered with the sample values."""
     table = within or shipped()
     allowed = table.general(key, medium).placeholders
-    if medium == "sms" and subject:
-        raise TemplateError("SMS'in konusu olmaz: konu boş bırakılmalı.", field="subject")
+    if medium in NO_SUBJECT and subject:
+        raise TemplateError(f"{NO_SUBJECT[medium]} konusu olmaz: konu boş bırakılmalı.", field="subject")
     if medium == "eposta" and not subject.strip():
         raise TemplateError("E-postanın konusu boş olamaz.", field="subject")
     if subject.splitlines() not in ([], [subject]):
@@ -180,9 +185,15 @@ def check(key: str, medium: str, subject: str, body: str, *, within: Shipped | N
                 unknown=unknown,
             )
     try:
-        render_text(medium, subject, body, table.samples(key, medium))
+        text = render_text(medium, subject, body, table.samples(key, medium), shorten=False)
     except TemplateError as error:
         raise TemplateError(f"Örnek değerlerle işlenemedi: {error}", field=error.field) from None
+    if medium == "durum" and len(text.body) > STATUS_LENGTH:
+        raise TemplateError(
+            f"Durum satırı en çok {STATUS_LENGTH} karakter olabilir; örnek değerlerle "
+            f"{len(text.body)} karakter oluyor.",
+            field="body",
+        )
 
 
 def _syntax_error(field: str, error: jinja2.TemplateSyntaxError) -> TemplateError:
@@ -198,8 +209,13 @@ def _compiled(source: str) -> jinja2.Template:
     return ENVIRONMENT.from_string(source)
 
 
-def render_text(medium: str, subject: str, body: str, values: Mapping[str, object]) -> Text:
-    """Fill a subject and body (template sources) with values and escape them for the medium."""
+def render_text(
+    medium: str, subject: str, body: str, values: Mapping[str, object], *, shorten: bool = True
+) -> Text:
+    """Fill a subject and body (template sources) with values and escape them for the medium.
+
+    A status line longer than its column (a long real value: the samples fit) is cut with an
+    ellipsis unless `shorten` is False (the check measures it)."""
     rendered: dict[str, str] = {}
     for field, source in (("subject", subject), ("body", body)):
         try:
@@ -220,6 +236,11 @@ def render_text(medium: str, subject: str, body: str, values: Mapping[str, objec
             ) from None
     if medium == "sms":
         return Text(subject="", body=for_sms(rendered["body"]))
+    if medium == "durum":
+        line = for_sms(rendered["body"])
+        if shorten and len(line) > STATUS_LENGTH:
+            line = line[: STATUS_LENGTH - 1].rstrip() + "…"
+        return Text(subject="", body=line)
     return Text(subject=for_subject(rendered["subject"]), body=for_mail_body(rendered["body"]))
 
 
@@ -234,7 +255,8 @@ def for_mail_body(text: str) -> str:
 
 
 def for_sms(text: str) -> str:
-    """One line of text: line breaks and tabs become single spaces, other control characters go."""
+    """One line of text (an SMS, a status line): line breaks and tabs become single spaces, other
+    control characters go."""
     return re.sub(r"\s+", " ", CONTROL.sub("", " ".join(text.splitlines()).replace("\t", " "))).strip()
 
 

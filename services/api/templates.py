@@ -60,7 +60,7 @@ class TemplateDetail(TemplateOut):
 
 class TemplateIn(Camel):
     model_config = ConfigDict(extra="forbid")
-    subject: str = Field("", max_length=200, description="one line; empty for SMS")
+    subject: str = Field("", max_length=200, description="one line; empty for SMS and durum")
     body: str = Field(min_length=1, max_length=10_000)
     note: str | None = Field(None, max_length=500, description="why it was changed")
     category_code: str | None = Field(
