@@ -393,6 +393,9 @@ def route(
             due_at=service_time.deadline(request.received_at, category, priority),
             priority=priority,
         )
+        # The history line may differ per category: the request carries its new one first
+        # (the same value again when the task is delivered twice).
+        request.category_code = category.code
         if add_event(
             uow.session,
             request_id,
@@ -406,7 +409,6 @@ def route(
             idempotency_key=f"route:{request_id}:{activity_instance_id}",
             mudurluk=directorate.name,
         ):
-            request.category_code = category.code
             request.directorate_code = directorate.code
             request.due_at = routing.due_at
             request.priority = priority
