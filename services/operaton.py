@@ -101,7 +101,7 @@ class Operaton:
         except httpx.TransportError as error:
             raise _unavailable(error, path) from error
         if response.status_code >= 400:
-            raise EngineRefused(response.status_code, _message(response))
+            raise _refusal(response, path)
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -335,6 +335,20 @@ def _unavailable(error: httpx.TransportError, path: str) -> EngineUnavailable:
     return EngineUnavailable(f"{type(error).__name__} calling {path}", maybe_processed=not never_arrived)
 
 
+def _refusal(response: httpx.Response, path: str) -> EngineRefused | EngineUnavailable:
+    """The engine's REST API words its own refusals ({"type", "message"}); a 5xx without that
+    shape is the web server's error page: the engine could not work at all (its database
+    restarting, for one) and the call may be tried again, not taken as the engine's answer."""
+    if response.status_code >= 500:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not (isinstance(body, dict) and "type" in body):
+            return EngineUnavailable(f"HTTP {response.status_code} calling {path}", maybe_processed=True)
+    return EngineRefused(response.status_code, _message(response))
+
+
 def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -372,7 +386,7 @@ class ExternalTasks:
         except httpx.TransportError as error:
             raise _unavailable(error, path) from error
         if response.status_code >= 400:
-            raise EngineRefused(response.status_code, _message(response))
+            raise _refusal(response, path)
         return response.json() if response.content else None
 
     async def fetch_and_lock(
