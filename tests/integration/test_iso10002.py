@@ -27,6 +27,8 @@ from tests.integration.citizen import (
     fire_timer,
     instance_of,
     mails,
+    normalise_phone,
+    sms_messages,
     submit,
     wait_mail,
     wait_status,
@@ -113,6 +115,24 @@ def test_the_receipt_names_tracking_number_category_directorate_and_date_once(
     )
     # Still exactly one receipt after the retried intake.
     assert len(mails(mailbox_dir, to=body["citizen"]["email"], containing="alınmıştır")) == 1
+
+
+def test_a_citizen_who_chose_sms_gets_the_receipt_as_one_turkish_sms(
+    api: httpx.Client, smsc_dir: Path
+) -> None:
+    tracking, body = submit(api, preferredAnswerChannel="sms", categoryCode="ITFAIYE-GAZ")
+    row = wait_status(tracking, "mudurlukte")
+    assert row["due_at"] - row["received_at"] == timedelta(hours=1)  # gas smell: urgent, one hour
+    phone = normalise_phone(body["citizen"]["phone"])
+    (receipt,) = poll(
+        lambda: [m for m in sms_messages(smsc_dir, phone) if tracking in m["text"]] or None,
+        what="the receipt SMS",
+    )
+    assert receipt["text"] == (
+        f"Başvurunuz alındı, takip no {tracking}. Birim: İtfaiye Dairesi Başkanlığı. "
+        f"Beklenen yanıt: {_local(row['due_at'])}"
+    )
+    assert receipt["dataCoding"] == 8  # UCS-2: Turkish letters
 
 
 def body_id() -> str:
