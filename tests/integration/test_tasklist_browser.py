@@ -4,7 +4,7 @@ Playwright drives Debian's Chromium (never a downloaded browser) against the run
 person reads the Tasklist address and the request number in the directorate's mail, signs in,
 searches the task by that number, opens it, sees the Turkish form, claims the task, chooses
 "Yapıldı", writes what was done and completes it. The engine then has moved on to Public
-Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/.
+Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/ (among them the directorate's list sorted by due date).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from services.operaton import Operaton
 from tests.conftest import REPO
 from tests.integration.citizen import body_of, instance_of, submit, wait_mail, wait_status
-from tests.integration.tasklist import poll, wait_for_task
+from tests.integration.tasklist import person, poll, wait_for_task
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -102,8 +103,27 @@ def test_staff_complete_the_assessment_in_tasklist(
     page.locator("button[type=submit]").click()
     expect(page.get_by_text("Yol Bakım Personeli")).to_be_visible()
 
-    # Find the task: search the list by the request's number (the instance's business key).
+    # The directorate's open work, by due date: what is late comes first.
     page.locator("ol.tasks-list li.task").first.wait_for()
+    expect(page.locator(".task-filter.active").first).to_contain_text("Müdürlüğümün açık işleri")
+    sorting = page.locator("ol.sorting-choice li.sorting-choice").first
+    sorting.locator(".dropdown-toggle").click()
+    sorting.locator("ul.dropdown-menu a", has_text="Son tarih").first.click()
+    expect(sorting.locator(".sort-by")).to_have_text("Son tarih")
+    direction = sorting.locator("a.sort-direction")
+    if "glyphicon-menu-down" in (direction.get_attribute("class") or ""):
+        direction.click()
+    expect(direction).to_have_class(re.compile("glyphicon-menu-up"))
+    expect(page.locator("ol.tasks-list li.task h4.task a", has_text=tracking)).to_have_count(1)
+    listed = [name.strip() for name in page.locator("ol.tasks-list li.task h4.task a").all_inner_texts()]
+    due = {
+        t.name: t.due for t in person("yol.personel").tasks(candidateGroup="mudurluk-yol", maxResults=1000)
+    }
+    shown = [due[name] for name in listed if due.get(name)]
+    assert len(shown) >= 2 and shown == sorted(shown, key=datetime.fromisoformat), listed
+    page.screenshot(path=str(_screenshots() / "tasklist-son-tarihe-gore.png"), full_page=True)
+
+    # Find the task: search the list by the request's number (the instance's business key).
     page.get_by_placeholder("Görevleri filtrele").click()
     page.locator("ul.dropdown-menu a[title='Süreç örneği iş anahtarı']").click()
     value = page.locator(".search-container .value-field input")
