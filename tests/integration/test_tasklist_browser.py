@@ -4,7 +4,8 @@ Playwright drives Debian's Chromium (never a downloaded browser) against the run
 person reads the Tasklist address and the request number in the directorate's mail, signs in,
 searches the task by that number, opens it, sees the Turkish form, claims the task, chooses
 "Yapıldı", writes what was done and completes it. The engine then has moved on to Public
-Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/ (among them the directorate's list sorted by due date).
+Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/, among them the
+directorate's list sorted by due date.
 """
 
 from __future__ import annotations
