@@ -120,7 +120,7 @@ def test_staff_complete_the_assessment_in_tasklist(
     due = {
         t.name: t.due for t in person("yol.personel").tasks(candidateGroup="mudurluk-yol", maxResults=1000)
     }
-    shown = [due[name] for name in listed if due.get(name)]
+    shown: list[str] = [when for name in listed if (when := due.get(name))]
     assert len(shown) >= 2 and shown == sorted(shown, key=datetime.fromisoformat), listed
     page.screenshot(path=str(_screenshots() / "tasklist-son-tarihe-gore.png"), full_page=True)
 
