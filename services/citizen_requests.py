@@ -545,26 +545,18 @@ async def notify_directorate(
     activity_instance_id: str,
     tasklist_url: str,
 ) -> None:
-    request, contact, category, directorate = request_context(uow_factory, request_id)
-    assert directorate is not None and category is not None
-    values = _work_values(request, contact, category, directorate, tasklist_url)
-    with uow_factory() as uow:
-        mail = staff_mail(
-            uow.session, "personel.mudurluge-bildirim", directorate.email, values, category.code
-        )
-    sent = await send_once(
-        uow_factory, mailer, idempotency_key=f"notify:{request_id}:{activity_instance_id}", mail=mail
+    """The directorate's unit mail: a new request with its Tasklist link; it is at the directorate."""
+    await _mail_about_work(
+        uow_factory,
+        mailer,
+        request_id=request_id,
+        key=f"notify:{request_id}:{activity_instance_id}",
+        template="personel.mudurluge-bildirim",
+        to_director=False,
+        event="mudurluge-bildirildi",
+        tasklist_url=tasklist_url,
+        status_after="mudurlukte",
     )
-    with uow_factory() as uow:
-        add_event(
-            uow.session,
-            request_id,
-            "mudurluge-bildirildi",
-            details={"directorateCode": directorate.code, "sent": sent},
-            idempotency_key=f"notify:{request_id}:{activity_instance_id}",
-        )
-        _lock(uow.session, request_id).status = "mudurlukte"
-        uow.commit()
 
 
 async def notify_director_urgent(
@@ -576,23 +568,48 @@ async def notify_director_urgent(
     tasklist_url: str,
 ) -> None:
     """An urgent request (health and safety) reaches the director at once, not only the unit."""
+    await _mail_about_work(
+        uow_factory,
+        mailer,
+        request_id=request_id,
+        key=f"urgent:{request_id}:{activity_instance_id}",
+        template="personel.acil-talep",
+        to_director=True,
+        event="mudure-acil-bildirildi",
+        tasklist_url=tasklist_url,
+    )
+
+
+async def _mail_about_work(
+    uow_factory: UnitOfWorkFactory,
+    mailer: Mailer,
+    *,
+    request_id: uuid.UUID,
+    key: str,
+    template: str,
+    to_director: bool,
+    event: str,
+    tasklist_url: str,
+    status_after: str | None = None,
+) -> None:
+    """Mail the directorate (or its director) about the work once per key and record it."""
     request, contact, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
-    key = f"urgent:{request_id}:{activity_instance_id}"
+    recipient = directorate.director_email if to_director else directorate.email
     values = _work_values(request, contact, category, directorate, tasklist_url)
     with uow_factory() as uow:
-        mail = staff_mail(
-            uow.session, "personel.acil-talep", directorate.director_email, values, category.code
-        )
+        mail = staff_mail(uow.session, template, recipient, values, category.code)
     sent = await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     with uow_factory() as uow:
         add_event(
             uow.session,
             request_id,
-            "mudure-acil-bildirildi",
+            event,
             details={"directorateCode": directorate.code, "sent": sent},
             idempotency_key=key,
         )
+        if status_after is not None:
+            _lock(uow.session, request_id).status = status_after
         uow.commit()
 
 
