@@ -7,6 +7,7 @@ What counts as personal data, and what becomes of it:
 - the contact (`citizen_contacts`): the name becomes ANONYMISED; phone, e-mail and address become
   NULL, so their ciphertext is gone;
 - the citizen's own words in answer to an information request (`citizen_replies.text`): ANONYMISED;
+- the photos attached at intake (`request_photos`), which may show faces, plates or a home: deleted;
 - the mails and SMS sent to the citizen (`notifications` keyed by the request or its nonconformity
   and addressed to the citizen's e-mail or phone): the recipient becomes ANONYMISED; mails to
   staff, directorates and institutions keep their addresses;
@@ -58,6 +59,7 @@ from services.models import (
     Notification,
     QualityEvent,
     RequestEvent,
+    RequestPhoto,
 )
 from services.personal_data import mask
 
@@ -156,6 +158,9 @@ def _anonymise_batch(session: Session, *, cutoff: datetime, batch_size: int) -> 
 
     for reply in session.scalars(select(CitizenReply).where(_in(CitizenReply.request_id, ids))):
         _set(reply, "text", ANONYMISED)
+    # A photo may show faces, plates or a home: nothing of it is kept.
+    for photo in session.scalars(select(RequestPhoto).where(_in(RequestPhoto.request_id, ids))):
+        session.delete(photo)
     for event in session.scalars(select(RequestEvent).where(_in(RequestEvent.request_id, ids))):
         scrub = scrubbers[event.request_id]
         _set(event, "details", scrub.json(event.details))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from services.db import UnitOfWorkFactory
 from services.models import ApiKey
 
-CHANNELS = ("cagri-merkezi", "web", "mobil", "eposta", "cimer", "sosyal-medya", "yuz-yuze")
+CHANNELS = ("cagri-merkezi", "web", "mobil", "eposta", "cimer", "sosyal-medya", "yuz-yuze", "open311")
 DEFAULT_REQUESTS_PER_MINUTE = 600
 
 

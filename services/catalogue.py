@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services import request_attributes
 from services.db import UnitOfWorkFactory
 from services.models import Category, Directorate, Institution, Office
 
@@ -65,6 +66,10 @@ def _category(c: dict[str, Any]) -> Category:
         high_service_days=c.get("highServiceDays"),
         urgent_service_hours=c.get("urgentServiceHours", 24),
         active=c.get("active", True),
+        description=c.get("description"),
+        attributes=request_attributes.check_definitions(
+            [request_attributes.Definition.model_validate(a) for a in c.get("attributes", [])]
+        ),
     )
 
 
@@ -102,6 +107,23 @@ def active_category(session: Session, code: str | None) -> tuple[Category, Direc
         .where(Category.code == code.strip().upper(), Category.active.is_(True))
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def attribute_definitions(session: Session, code: str | None) -> list[request_attributes.Definition]:
+    """The extra questions of an active category (none for an unknown or missing one, which an
+    operator routes by hand)."""
+    found = active_category(session, code)
+    return request_attributes.definitions(found[0].attributes) if found else []
+
+
+def check_answers(
+    uow_factory: UnitOfWorkFactory, code: str | None, answers: dict[str, str | list[str]]
+) -> dict[str, Any] | None:
+    """The answers to the category's extra questions as the request stores them; raises
+    request_attributes.AnswerInvalid. One check for every channel."""
+    with uow_factory() as uow:
+        items = attribute_definitions(uow.session, code)
+    return request_attributes.check_answers(items, answers)
 
 
 def list_all(uow_factory: UnitOfWorkFactory, model: type[Any]) -> list[Any]:

@@ -8,6 +8,7 @@ task delivered twice leaves one history entry and sends one message.
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from services.models import (
     Directorate,
     Objection,
     RequestEvent,
+    RequestPhoto,
 )
 from services.notifications import Mail, Mailer, send_once, send_sms_once
 from services.outbox import enqueue_message
@@ -90,6 +92,18 @@ class Intake:
     longitude: float | None
     contact: Contact
     district: str | None = None
+    # Answers to the category's extra questions, already checked (request_attributes.check_answers).
+    attributes: dict[str, Any] | None = None
+    photos: tuple[Photo, ...] = ()
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo the citizen attached, already checked (evidence.check) by the channel's route."""
+
+    file_name: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -130,10 +144,22 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
                 latitude=intake.latitude,
                 longitude=intake.longitude,
                 district=intake.district,
+                attributes=intake.attributes,
                 status="alindi",
             )
             uow.session.add(request)
             uow.session.flush()  # the request row first: the others refer to it
+            for photo in intake.photos:
+                uow.session.add(
+                    RequestPhoto(
+                        request_id=request.id,
+                        file_name=photo.file_name.strip(),
+                        content_type=photo.content_type,
+                        size=len(photo.data),
+                        sha256=hashlib.sha256(photo.data).hexdigest(),
+                        content=photo.data,
+                    )
+                )
             c = intake.contact
             uow.session.add(
                 CitizenContact(

@@ -21,6 +21,7 @@ DEFAULT_EVIDENCE_TYPES = (
 LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
 LOCAL_IDENTITY_URL = "http://127.0.0.1:8070"
 LOCAL_SMPP_PASSWORD = "yerelsms"  # noqa: S105 - the local SMS centre's; production refuses it
+LOCAL_WEB_SECRET = "yerel-gelistirme-icin-form-imza-anahtari"  # noqa: S105 - production refuses it
 
 
 class Settings(BaseSettings):
@@ -88,6 +89,40 @@ class Settings(BaseSettings):
         description="Evidence media types accepted (JSON list)",
     )
     max_request_bytes: int = Field(256 * 1024, gt=0, description="Largest request body (evidence aside)")
+    photo_max_bytes: int = Field(5 * 1024 * 1024, gt=0, description="Largest photo a citizen may attach")
+    photo_allowed_types: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png"],
+        description="Photo media types accepted from citizens (JSON list)",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Address citizens and Open311 clients reach the API at"
+    )
+    web_secret: SecretStr = Field(
+        SecretStr(LOCAL_WEB_SECRET),
+        description="Signs the citizen page's form tokens (CSRF, bot check); 32+ random characters",
+    )
+    public_posts_per_minute: int = Field(
+        10, ge=1, description="Citizen page and Open311 submissions a minute from one address"
+    )
+    public_reads_per_minute: int = Field(
+        120, ge=1, description="Citizen page views and Open311 reads a minute from one address"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Load balancers whose X-Forwarded-For names the caller's address (JSON list of IPs)",
+    )
+    map_tile_url: str = Field(
+        "",
+        description="Map tiles for the citizen page, e.g. https://harita.belediye.gov.tr/{z}/{x}/{y}.png "
+        "(empty: no map, address text only)",
+    )
+    map_attribution: str = Field("", description="The tile server's attribution, shown under the map")
+    kvkk_notice_url: str = Field(
+        "/kvkk", description="The KVKK information notice (aydınlatma metni) the citizen page links to"
+    )
+    open311_jurisdiction_id: str = Field(
+        "", description="Open311 jurisdiction_id (empty: a single jurisdiction, the parameter is optional)"
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Web origins allowed to call the API from a browser (JSON list)"
     )
@@ -139,6 +174,8 @@ class Settings(BaseSettings):
             raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
         if self.environment == "production" and self.oidc_issuer == LOCAL_IDENTITY_URL:
             raise ValueError("OIDC_ISSUER must be the municipality's identity provider in production")
+        if self.environment == "production" and self.web_secret.get_secret_value() == LOCAL_WEB_SECRET:
+            raise ValueError("WEB_SECRET still has the local default in production")
         if self.environment == "production" and self.smpp_password.get_secret_value() == LOCAL_SMPP_PASSWORD:
             raise ValueError("SMPP_PASSWORD still has the local SMS centre's default in production")
         return self

@@ -146,6 +146,11 @@ class Category(Base):
     urgent_service_hours: Mapped[int] = mapped_column(
         Integer, default=24, server_default="24", comment="service time in clock hours at priority acil"
     )
+    description: Mapped[str | None] = mapped_column(String(500), comment="what the category covers, public")
+    # Definitions as services/request_attributes.py describes them (Open311 GeoReport v2 attributes).
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=sql("'[]'::jsonb"), comment="extra questions asked at intake"
+    )
 
 
 class Institution(Base):
@@ -216,6 +221,24 @@ class CitizenRequest(Base):
         index=True,
         comment="the earlier request this duplicate was merged into; its answer is this one's",
     )
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, comment="answers to the category's extra questions, by attribute code"
+    )
+
+
+class RequestPhoto(Base):
+    """A photo the citizen attached at intake: checked like evidence, bytes beside the metadata."""
+
+    __tablename__ = "request_photos"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_requests.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class CitizenContact(Base):

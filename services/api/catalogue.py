@@ -4,9 +4,9 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services import catalogue
+from services import catalogue, request_attributes
 from services.access import Permission
 from services.api import schemas
 from services.api.deps import ContainerDep
@@ -52,6 +52,19 @@ class CategoryIn(Camel):
     )
     urgent_service_hours: int = Field(24, ge=1, le=168, description="service time in clock hours at acil")
     active: bool = True
+    description: str | None = Field(None, max_length=500, description="what the category covers (public)")
+    attributes: list[request_attributes.Definition] = Field(
+        default_factory=list,
+        max_length=20,
+        description="extra questions asked at intake on every channel (Open311 attributes); "
+        "never personal data",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _unique_codes(cls, items: list[request_attributes.Definition]) -> list[request_attributes.Definition]:
+        request_attributes.check_definitions(items)
+        return items
 
 
 class CategoryOut(CategoryIn):

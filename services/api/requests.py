@@ -2,6 +2,7 @@
 and the citizen's reply to an information request."""
 
 import asyncio
+import dataclasses
 import re
 import uuid
 from datetime import datetime
@@ -11,8 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from services import catalogue, objections, request_attributes, satisfaction
 from services import citizen_requests as service
-from services import objections, satisfaction
 from services.access import Forbidden, Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
@@ -93,6 +94,11 @@ class IntakeIn(Camel):
     preferred_answer_channel: AnswerChannel
     status_updates: bool = Field(
         True, description="status updates on the way (true) or only the receipt and the answer (false)"
+    )
+    attributes: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="answers to the category's extra questions (GET /catalogue/categories), by code",
     )
 
     @model_validator(mode="after")
@@ -233,6 +239,13 @@ async def submit_request(
             wants_updates=body.status_updates,
         ),
     )
+    try:
+        answers = await asyncio.to_thread(
+            catalogue.check_answers, container.uow, body.category_code, body.attributes
+        )
+    except request_attributes.AnswerInvalid as wrong:
+        raise schemas.unprocessable(wrong.message, "body", "attributes", wrong.code) from None
+    intake = dataclasses.replace(intake, attributes=answers)
     request, created = await asyncio.to_thread(service.submit, container.uow, intake)
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
@@ -22,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from services import api_keys, audit
 from services.access import Forbidden, Permission, Principal, Role
+from services.api.rate_limit import TokenBuckets
 from services.config import Settings
 
 log = logging.getLogger("api.security")
@@ -101,12 +100,6 @@ def _claim(claims: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
 class ChannelKeys:
     """Looks keys up (briefly cached, so intake does not pay a query per request) and limits each
     key to its requests per minute with a token bucket."""
@@ -114,7 +107,7 @@ class ChannelKeys:
     def __init__(self, settings: Settings) -> None:
         self._ttl = settings.api_key_cache_seconds
         self._cache: dict[str, tuple[float, api_keys.ChannelKey | None]] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets = TokenBuckets()
 
     async def principal(self, request: Request, secret: str) -> Principal:
         now = time.monotonic()
@@ -133,19 +126,14 @@ class ChannelKeys:
         return Principal(username=key.name, channel=key.channel)
 
     def _take(self, key: api_keys.ChannelKey, now: float) -> None:
-        rate = key.requests_per_minute / 60.0
-        bucket = self._buckets.setdefault(key.id, _Bucket(float(key.requests_per_minute), now))
-        bucket.tokens = min(float(key.requests_per_minute), bucket.tokens + (now - bucket.at) * rate)
-        bucket.at = now
-        if bucket.tokens < 1.0:
-            wait = math.ceil((1.0 - bucket.tokens) / rate)
+        wait = self._buckets.take(key.id, key.requests_per_minute, now)
+        if wait:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 f"Bu anahtar dakikada en çok {key.requests_per_minute} istek gönderebilir; "
                 f"{wait} saniye sonra yeniden deneyin.",
                 headers={"Retry-After": str(wait)},
             )
-        bucket.tokens -= 1.0
 
 
 async def channel(request: Request, secret: Annotated[str | None, Depends(api_key_scheme)]) -> Principal:

@@ -35,6 +35,9 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="OIDC_ISSUER"):
         Settings()
     monkeypatch.setenv("OIDC_ISSUER", "https://kimlik.belediye.local/realms/belediye")
+    with pytest.raises(ValidationError, match="WEB_SECRET"):
+        Settings()
+    monkeypatch.setenv("WEB_SECRET", "f0rm-imza-anahtari-uzun-ve-rastgele-olmali")
     with pytest.raises(ValidationError, match="SMPP_PASSWORD"):
         Settings()
     monkeypatch.setenv("SMPP_PASSWORD", "Gz7-k2Lq")
