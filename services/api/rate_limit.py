@@ -8,6 +8,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
 
 @dataclass
 class _Bucket:
@@ -35,3 +37,14 @@ class TokenBuckets:
             return max(1, math.ceil((1.0 - bucket.tokens) / rate))
         bucket.tokens -= 1.0
         return 0
+
+
+def caller_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The caller's IP address: the peer's, or — when the peer is one of our load balancers — the
+    last address it appended to X-Forwarded-For (an earlier one is the client's own word)."""
+    peer = request.client.host if request.client else "unknown"
+    if peer in trusted_proxies:
+        forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return peer
