@@ -11,6 +11,7 @@ it is deployed, as a process owner would set it for a trial run).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import uuid
@@ -35,6 +36,7 @@ from services.models import (
     Notification,
     QualityEvent,
     RequestEvent,
+    RequestPhoto,
 )
 from services.operaton import Operaton
 from tests.integration.citizen import instance_of, submit, wait_mail, wait_status
@@ -47,6 +49,7 @@ NIGHTLY_CRON = "<bpmn:timeCycle>0 30 2 * * ?</bpmn:timeCycle>"
 NAME = "Zeynep Güler Karaağaç"
 PHONE = "+905429876543"
 ADDRESS = "Çankaya Mah. Atatürk Cd. No:12, Akdeniz/Mersin"
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(64)  # a PNG signature is what the intake checks
 PUBLIC_LINE = "Saklama süresi dolduğundan kişisel verileriniz anonimleştirildi."
 
 
@@ -75,6 +78,7 @@ async def _closed_request(container: Container, *, email: str, channel: str = "e
             contact=requests.Contact(
                 full_name=NAME, phone=PHONE, email=email, address=ADDRESS, preferred_channel="eposta"
             ),
+            photos=(requests.Photo("kapimin-onu.png", "image/png", PHOTO),),
         ),
     )
     requests.route(
@@ -282,6 +286,16 @@ async def test_closed_requests_past_the_period_are_anonymised_and_their_records_
             uow.session.scalars(select(QualityEvent.actor).where(QualityEvent.nonconformity_id == nc.id))
         )
         assert NAME not in actors and ANONYMISED in actors
+
+    # The photo (which may show the house, a face or a plate) is gone; the recent one's stays.
+    with container.uow() as uow:
+        photos = {
+            p.request_id: p.sha256
+            for p in uow.session.scalars(
+                select(RequestPhoto).where(RequestPhoto.request_id.in_([old.id, recent.id]))
+            )
+        }
+    assert photos == {recent.id: hashlib.sha256(PHOTO).hexdigest()}
 
     # A recently closed request and an open one keep their data.
     assert _contact(container, recent.id).email == recent_email
