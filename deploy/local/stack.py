@@ -429,7 +429,7 @@ def up() -> None:
         f"\nReady in {time.monotonic() - started:.0f} s.\n"
         "  Citizen page   http://127.0.0.1:8000/       (report a request, track it)\n"
         "  API            http://127.0.0.1:8000        (OpenAPI: /docs, health: /health)\n"
-        "  Open311        http://127.0.0.1:8000/open311/v2/discovery.json  (api_key: the open311 channel key)\n"
+        "  Open311        http://127.0.0.1:8000/open311/v2/discovery.json  (key: channel open311)\n"
         "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sample users, demo)\n"
         "  Cockpit        http://127.0.0.1:8080/operaton/app/cockpit/default/   (demo / demo)\n"
         "  Admin          http://127.0.0.1:8080/operaton/app/admin/default/     (demo / demo)\n"
