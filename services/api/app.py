@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from services import catalogue, wording
 from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
-from services.api import difs, health, nonconformities, requests, system_checks, templates
+from services.api import difs, health, nonconformities, open311, requests, system_checks, templates
 from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
@@ -70,6 +70,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(nonconformities.router)
     app.include_router(difs.router)
     app.include_router(templates.router)
+    app.include_router(open311.router)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
