@@ -34,6 +34,11 @@ STATUS_LABELS = {
     "kuruma-yonlendirildi": "Yetkili kuruma iletildi",
     "birlestirildi": "Aynı konudaki başka bir talep ile birleştirildi",
 }
+# The answer as stored (citizen_requests.answer_citizen) → what the citizen reads.
+ANSWERS = {
+    "olumlu": "Başvurunuz olumlu sonuçlandı: istenen iş yapıldı.",
+    "olumsuz": "Başvurunuz olumsuz sonuçlandı; gerekçesi size ayrıca bildirildi.",
+}
 MONTHS = (
     "Ocak",
     "Şubat",
@@ -75,6 +80,7 @@ _environment = Environment(
 )
 _environment.globals.update(
     status_label=status_label,
+    answer_text=lambda answer: ANSWERS.get(answer, answer),
     local_date=local_date,
     iso=iso,
     pairs=lambda definition: [(v.key, v.name) for v in definition.values],

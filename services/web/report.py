@@ -110,7 +110,7 @@ def photo_message(rejected: evidence.EvidenceRejected, max_bytes: int) -> str:
     """evidence.check's English messages, for the citizen."""
     text = str(rejected)
     if rejected.too_large:
-        return f"Fotoğraf en çok {max_bytes / 1024 / 1024:.0f} MB olabilir; daha küçük bir fotoğraf seçin."
+        return f"Fotoğraf en çok {size_text(max_bytes)} olabilir; daha küçük bir fotoğraf seçin."
     if "content is not" in text:
         return "Dosyanın içeriği seçilen türde bir fotoğraf değil; JPEG ya da PNG bir fotoğraf seçin."
     if rejected.unsupported:
@@ -118,6 +118,13 @@ def photo_message(rejected: evidence.EvidenceRejected, max_bytes: int) -> str:
     if "empty" in text:
         return "Seçilen dosya boş."
     return "Dosyanın adı geçersiz; adını değiştirip yeniden seçin."
+
+
+def size_text(size: int) -> str:
+    """5 MB, 1,5 MB, 400 KB: as Turkish readers write sizes."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f}".replace(".0", "").replace(".", ",") + " MB"
+    return f"{size // 1024} KB"
 
 
 def _number(text: str) -> str | None:

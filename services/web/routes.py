@@ -347,7 +347,7 @@ def _report_form(
             "tile_url": settings.map_tile_url,
             "attribution": settings.map_attribution,
             "photo_types": ",".join(settings.photo_allowed_types),
-            "photo_mb": f"{settings.photo_max_bytes / 1024 / 1024:.0f}",
+            "photo_size": report.size_text(settings.photo_max_bytes),
         },
         status_code=status_code,
     )
