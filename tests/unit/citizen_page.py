@@ -11,6 +11,8 @@ import re
 import struct
 import uuid
 import zlib
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -88,6 +90,12 @@ def tracking_number(page: str) -> str:
     return found.group(1)
 
 
+def _run(work: Coroutine[Any, Any, Any]) -> None:
+    # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
 def ask_for_information(container: Container, tracking: str, question_text: str) -> None:
     """What the directorate's "bilgi gerekli" does through the workers: the assessment recorded,
     the citizen asked (mail), the request waiting for the citizen."""
@@ -101,7 +109,7 @@ def ask_for_information(container: Container, tracking: str, question_text: str)
         details={"outcome": "bilgi-gerekli", "question": question_text},
         activity_instance_id=step,
     )
-    asyncio.run(
+    _run(
         service.ask_citizen(
             container.uow,
             container.mailer,
@@ -125,7 +133,7 @@ def answer_request(container: Container, tracking: str, **details: Any) -> None:
         details={"outcome": "yapildi", "resolution": "Çukur sıcak asfaltla dolduruldu.", **details},
         activity_instance_id=step,
     )
-    asyncio.run(
+    _run(
         service.answer_citizen(
             container.uow,
             container.mailer,

@@ -3,6 +3,11 @@
    the question in words is not needed and is hidden; without WebCrypto the question stays. */
 (function () {
   "use strict";
+  // A form shown again with errors: the summary first, so a screen reader reads it at once.
+  var summary = document.getElementById("hata-ozeti");
+  if (summary) {
+    summary.focus();
+  }
   if (!window.crypto || !window.crypto.subtle || !window.TextEncoder) {
     return;
   }
