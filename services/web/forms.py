@@ -20,6 +20,7 @@ import hmac
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -46,7 +47,17 @@ NUMBERS = {
     17: "on yedi",
     18: "on sekiz",
 }
-WORDS = {word.replace(" ", ""): number for number, word in NUMBERS.items()}
+
+
+def _fold(text: str) -> str:
+    """Turkish lower case, then blind to dots and accents and spaces: "ON BİR", "on bir" and
+    "onbir" (a keyboard without Turkish letters) are the same answer."""
+    lowered = text.replace("I", "ı").replace("İ", "i").lower().replace("ı", "i")
+    plain = "".join(c for c in unicodedata.normalize("NFD", lowered) if not unicodedata.combining(c))
+    return "".join(plain.split())
+
+
+WORDS = {_fold(word): number for number, word in NUMBERS.items()}
 
 
 class FormRefused(Exception):
@@ -89,7 +100,7 @@ def solves(token: str, nonce: str, difficulty: int) -> bool:
 
 def normalise_answer(text: str) -> int | None:
     """ "11", "on bir", "Onbir" → 11; anything else → None."""
-    compact = "".join(text.replace("İ", "i").replace("I", "ı").lower().split())
+    compact = _fold(text)
     if compact.isdigit() and len(compact) < 4:
         return int(compact)
     return WORDS.get(compact)

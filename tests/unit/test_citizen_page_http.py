@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import CitizenRequest, RequestPhoto
-from services.web.forms import COOKIE, NUMBERS, FormTokens
+from services.web.forms import COOKIE, NUMBERS, FormTokens, normalise_answer
 from tests.unit.citizen_page import (
     ask_for_information,
     png,
@@ -334,3 +334,12 @@ def test_categories_are_grouped_by_directorate_and_searched_on_the_server(client
     assert "Yol Yapım ve Bakım Dairesi Başkanlığı" in everything and "Zabıta Müdürlüğü" in everything
     assert "kategori=YOL-CUKUR" in found and "Zabıta Müdürlüğü" not in found
     assert "Aradığınız konuyu bulamadık" in nothing
+
+
+def test_the_question_takes_digits_or_words_written_any_way_a_keyboard_allows() -> None:
+    for number, word in NUMBERS.items():
+        turkish_upper = word.replace("i", "İ").upper()
+        plain = word.translate(str.maketrans("çğıöşü", "cgiosu"))
+        for written in (str(number), word, turkish_upper, word.upper(), plain, word.replace(" ", "")):
+            assert normalise_answer(written) == number, written
+    assert normalise_answer("kırk iki") is None and normalise_answer("") is None
