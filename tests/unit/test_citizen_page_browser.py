@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Route,
     ViewportSize,
     expect,
     sync_playwright,
@@ -56,29 +58,26 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 _addresses = itertools.count(10)
 
 
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
-    """Our app on a free port, on the page tests' own database, with a real mailbox."""
+def _settings(database_url: str, folder: Path, mail_port: int, **overrides: Any) -> Settings:
     target = make_url(database_url)
     url = target.set(database=f"{target.database}_sayfa").render_as_string(hide_password=False)
-    _create_database_if_missing(url)
-    config = Config(str(REPO / "alembic.ini"))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
-    folder = tmp_path_factory.mktemp("sayfa")
-    mail_port = free_port()
-    mailbox = start_mailbox(folder / "mailbox", "127.0.0.1", mail_port)
-    settings = Settings(
-        database_url=url,
-        smtp_port=mail_port,
-        data_dir=folder,
-        engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
+    values: dict[str, Any] = {
+        "database_url": url,
+        "smtp_port": mail_port,
+        "data_dir": folder,
+        "engine_rest_url": f"http://127.0.0.1:{free_port()}/engine-rest",
         # Each browser context speaks from an address of its own (X-Forwarded-For from "our
         # load balancer"), so the tests do not share one rate limit.
-        trusted_proxies=["127.0.0.1"],
-        public_posts_per_minute=30,
-        public_reads_per_minute=60,
-    )
+        "trusted_proxies": ["127.0.0.1"],
+        "public_posts_per_minute": 30,
+        "public_reads_per_minute": 60,
+    }
+    return Settings(**(values | overrides))
+
+
+@contextmanager
+def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
+    """Our app under uvicorn on a free port, in a thread."""
     container = bootstrap(settings)
     port = free_port()
     uvicorn_server = uvicorn.Server(
@@ -96,7 +95,30 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         uvicorn_server.should_exit = True
         thread.join(timeout=10)
         container.close()
+
+
+@pytest.fixture(scope="module")
+def mail(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """The page tests' own migrated database, and a real mailbox: (folder, port)."""
+    target = make_url(database_url)
+    url = target.set(database=f"{target.database}_sayfa").render_as_string(hide_password=False)
+    _create_database_if_missing(url)
+    config = Config(str(REPO / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+    folder = tmp_path_factory.mktemp("sayfa")
+    port = free_port()
+    mailbox = start_mailbox(folder / "mailbox", "127.0.0.1", port)
+    try:
+        yield folder, port
+    finally:
         mailbox.stop()
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, mail: tuple[Path, int]) -> Iterator[tuple[str, Container]]:
+    with _serve(_settings(database_url, *mail)) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -421,3 +443,42 @@ def test_keyboard_only_the_skip_link_and_visible_focus(page: Page) -> None:
     assert outline == "solid"
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def test_with_a_tile_server_the_map_fills_the_coordinates(
+    browser: Browser, database_url: str, mail: tuple[Path, int]
+) -> None:
+    tiles = "https://harita.belediye.example"
+    settings = _settings(
+        database_url, *mail, map_tile_url=tiles + "/{z}/{x}/{y}.png", map_attribution="© Belediye"
+    )
+    with _serve(settings) as (base, _):
+        context = _context(browser, base)
+        served: list[str] = []
+
+        def tile(route: Route) -> None:
+            # The municipality's tile server, answered here: never a request to an outside host.
+            served.append(route.request.url)
+            route.fulfill(content_type="image/png", body=png(256, 256))
+
+        context.route(tiles + "/**", tile)
+        try:
+            page = context.new_page()
+            page.goto("/basvuru?kategori=YOL-CUKUR")
+            expect(page.locator("#harita")).to_be_visible()
+            expect(page.locator("#harita img.leaflet-tile-loaded").first).to_be_visible()
+            page.locator("#harita").click(position={"x": 180, "y": 140})
+            expect(page.get_by_role("textbox", name="Enlem (isteğe bağlı)")).not_to_have_value("")
+            latitude = float(
+                page.get_by_role("textbox", name="Enlem (isteğe bağlı)").input_value().replace(",", ".")
+            )
+            longitude = float(
+                page.get_by_role("textbox", name="Boylam (isteğe bağlı)").input_value().replace(",", ".")
+            )
+            assert 35.0 <= latitude <= 43.0 and 25.0 <= longitude <= 45.0
+            _axe(page, "form-with-map")
+            _screenshot(page, "form-with-map")
+        finally:
+            context.close()
+    assert served and all(u.startswith(tiles + "/") for u in served)
+    assert context.outside == []  # type: ignore[attr-defined]
