@@ -111,6 +111,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Load balancers whose X-Forwarded-For names the caller's address (JSON list of IPs)",
     )
+    web_pow_difficulty: int = Field(
+        14,
+        ge=0,
+        le=24,
+        description="Citizen page bot check: leading zero bits the browser's proof-of-work must find "
+        "(each step doubles the work; 0 turns it off, the question in words stays)",
+    )
+    web_form_minutes: int = Field(
+        120, ge=5, le=1440, description="How long a citizen page form stays valid after it was shown"
+    )
     map_tile_url: str = Field(
         "",
         description="Map tiles for the citizen page, e.g. https://harita.belediye.gov.tr/{z}/{x}/{y}.png "

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from services import catalogue, wording
@@ -17,6 +18,8 @@ from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl,
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
+from services.web import pages as web_pages
+from services.web import routes as web
 
 log = logging.getLogger("api")
 
@@ -60,6 +63,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.evidence_max_bytes + MULTIPART_ENVELOPE,
+        max_photo_bytes=settings.photo_max_bytes + MULTIPART_ENVELOPE,
     )
     app.add_middleware(CleanUrl)
     app.add_middleware(SecurityHeaders, https=settings.environment == "production")
@@ -71,6 +75,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(difs.router)
     app.include_router(templates.router)
     app.include_router(open311.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web_pages.STATIC), name="static")
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:

@@ -14,6 +14,8 @@ from services.api.schemas import has_control_characters, invalid_details
 
 # Evidence uploads may be as large as EVIDENCE_MAX_BYTES, plus the multipart envelope.
 UPLOAD_PATH = re.compile(r"^/difs/[^/]+/actions/[^/]+/evidence$")
+# The citizen page's report form may carry a photo (as large as PHOTO_MAX_BYTES).
+PHOTO_PATH = re.compile(r"^/basvuru$")
 MULTIPART_ENVELOPE = 64 * 1024
 # The interactive docs load their own scripts and styles; everything else is data.
 DOCS = ("/docs", "/redoc", "/openapi.json")
@@ -70,15 +72,22 @@ class CleanUrl:
 class BodySizeLimit:
     """413 when the declared body is over the limit, 411 when a body comes without its length."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int, max_photo_bytes: int | None = None
+    ) -> None:
         self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
+        self.max_photo_bytes = max_photo_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        limit = self.max_upload_bytes if UPLOAD_PATH.match(scope["path"]) else self.max_bytes
+        limit = self.max_bytes
+        if UPLOAD_PATH.match(scope["path"]):
+            limit = self.max_upload_bytes
+        elif PHOTO_PATH.match(scope["path"]):
+            limit = self.max_photo_bytes
         declared = headers.get(b"content-length")
         if declared is None and headers.get(b"transfer-encoding"):
             await _refuse(send, 411, "Length Required: send the body with a Content-Length header")

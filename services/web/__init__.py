@@ -1,0 +1,1 @@
+"""The citizen web page (web channel), served by the API process."""
