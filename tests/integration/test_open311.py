@@ -42,7 +42,6 @@ def test_an_open311_request_is_routed_and_shows_its_directorate_and_deadline(
         "last_name": "Yıldırım",
         "email": f"ayse.{uuid.uuid4().hex[:8]}@vatandas.local",
         "description": TURKISH_DESCRIPTION,
-        "attribute[cukur-boyutu]": "orta",
     }
     posted = httpx.post(f"{V2}/requests.json", data=form, timeout=10)
     assert posted.status_code == 201, posted.text
