@@ -103,6 +103,7 @@ def test_the_proof_of_work_passes_without_the_question(client: TestClient, conta
 def test_neither_proof_nor_answer_is_refused_with_the_fields_kept(
     client: TestClient, container: Container
 ) -> None:
+    before = _count(container)  # the test database may hold web requests of other runs
     page = _form(client)
     (token,) = tokens(page)
 
@@ -112,7 +113,7 @@ def test_neither_proof_nor_answer_is_refused_with_the_fields_kept(
     assert "Doğrulama sorusunun yanıtı doğru değil" in wrong.text
     assert 'href="#f-dogrulama"' in wrong.text
     assert "Gazi Mah. Şehit İlhan Sk. No:4" in wrong.text  # what the citizen typed stays
-    assert _count(container) == 0
+    assert _count(container) == before
 
 
 def test_every_wrong_field_gets_its_turkish_message_linked_to_it(client: TestClient) -> None:
@@ -205,6 +206,7 @@ def test_the_photo_may_be_larger_than_the_api_body_limit_but_not_than_its_own(co
 def test_a_post_without_the_form_token_or_from_another_visitor_is_refused(
     client: TestClient, container: Container
 ) -> None:
+    before = _count(container)  # the test database may hold web requests of other runs
     page = _form(client)
     (token,) = tokens(page)
     fields = report_fields(token, dogrulama=question(page))
@@ -222,7 +224,7 @@ def test_a_post_without_the_form_token_or_from_another_visitor_is_refused(
         assert refused.status_code == 403, refused.text[:300]
         assert "Form doğrulanamadı" in refused.text
         assert refused.headers["content-type"].startswith("text/html")
-    assert _count(container) == 0
+    assert _count(container) == before
 
 
 def test_the_cookie_is_httponly_strict_and_secure_in_production(container: Container) -> None:
@@ -235,6 +237,7 @@ def test_the_cookie_is_httponly_strict_and_secure_in_production(container: Conta
 
 
 def test_an_expired_form_is_shown_again_with_what_was_typed(client: TestClient, container: Container) -> None:
+    before = _count(container)  # the test database may hold web requests of other runs
     client.get("/")
     cookie = client.cookies[COOKIE]
     settings = container.settings
@@ -254,7 +257,7 @@ def test_an_expired_form_is_shown_again_with_what_was_typed(client: TestClient, 
     assert sent.status_code == 422
     assert "Formun süresi dolmuş" in sent.text
     assert "Gazi Mah. Şehit İlhan Sk. No:4" in sent.text
-    assert _count(container) == 0
+    assert _count(container) == before
 
 
 def test_a_replayed_reply_form_is_refused(client: TestClient, container: Container) -> None:
