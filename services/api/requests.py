@@ -8,17 +8,19 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from services import catalogue, objections, request_attributes, satisfaction
+from services import catalogue, objections, request_attributes, request_photos, satisfaction
 from services import citizen_requests as service
 from services.access import Forbidden, Permission, Principal
 from services.api import schemas
 from services.api.deps import ContainerDep
 from services.api.security import Allowed, ChannelDep
 from services.models import CitizenRequest
+from services.quality_records import RecordNotFound
 from services.validation import Email
 
 router = APIRouter(prefix="/requests", tags=["citizen requests"])
@@ -343,6 +345,24 @@ async def rate_handling(tracking_number: str, body: RatingIn, container: Contain
     return RatingOut(status="kaydedildi")
 
 
+class PhotoOut(Camel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+async def _readable_request(container: ContainerDep, caller: Principal, request_id: uuid.UUID) -> None:
+    try:
+        request = await asyncio.to_thread(service.get_by_id, container.uow, request_id)
+    except service.RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu numarayla bir talep bulunamadı.") from None
+    caller.check_directorate(Permission.REQUESTS_READ, request.directorate_code)
+
+
 class ObjectionRecord(Camel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -362,13 +382,46 @@ async def list_objections(
 ) -> list[ObjectionRecord]:
     """For staff (Public Relations deciding in Tasklist): the citizen's objections with their
     reasons, which stay in our database and never travel to the engine."""
-    try:
-        request = await asyncio.to_thread(service.get_by_id, container.uow, request_id)
-    except service.RequestNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Bu numarayla bir talep bulunamadı.") from None
-    caller.check_directorate(Permission.REQUESTS_READ, request.directorate_code)
+    await _readable_request(container, caller, request_id)
     rows = await asyncio.to_thread(objections.of_request, container.uow, request_id)
     return [ObjectionRecord.model_validate(row) for row in rows]
+
+
+@router.get("/{request_id}/photos", response_model=list[PhotoOut], response_model_by_alias=True)
+async def list_photos(
+    request_id: uuid.UUID,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.REQUESTS_READ))],
+) -> list[PhotoOut]:
+    """For staff: the photos the citizen attached (the web page takes them), without their bytes."""
+    await _readable_request(container, caller, request_id)
+    rows = await asyncio.to_thread(request_photos.of_request, container.uow, request_id)
+    return [PhotoOut.model_validate(row) for row in rows]
+
+
+@router.get("/{request_id}/photos/{photo_id}", response_class=Response)
+async def download_photo(
+    request_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    container: ContainerDep,
+    caller: Annotated[Principal, Depends(Allowed(Permission.REQUESTS_READ))],
+) -> Response:
+    """For staff: one photo's bytes as the citizen sent them, with their SHA-256."""
+    await _readable_request(container, caller, request_id)
+    try:
+        row = await asyncio.to_thread(
+            request_photos.read, container.uow, request_id=request_id, photo_id=photo_id
+        )
+    except RecordNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Fotoğraf bulunamadı.") from None
+    return Response(
+        row.content,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.file_name)}",
+            "X-Content-SHA256": row.sha256,
+        },
+    )
 
 
 @router.put(
