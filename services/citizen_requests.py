@@ -325,6 +325,14 @@ def get_by_tracking(
         return request, events
 
 
+def awaited_question(request: CitizenRequest, events: list[RequestEvent]) -> str | None:
+    """The directorate's latest question while the citizen's answer is awaited (they were sent it)."""
+    if request.status != "bilgi-bekleniyor":
+        return None
+    asked = [e.details.get("question") for e in events if e.event == "bilgi-istendi" and e.details]
+    return next((q for q in reversed(asked) if q), None)
+
+
 def get_by_id(uow_factory: UnitOfWorkFactory, request_id: uuid.UUID) -> CitizenRequest:
     with uow_factory() as uow:
         request = uow.session.get(CitizenRequest, request_id)
@@ -727,6 +735,8 @@ async def ask_citizen(
             uow.session,
             request_id,
             "bilgi-istendi",
+            # The question went to the citizen; kept so the track page can show it again.
+            details={"question": question},
             idempotency_key=f"ask:{request_id}:{activity_instance_id}",
         )
         _lock(uow.session, request_id).status = "bilgi-bekleniyor"

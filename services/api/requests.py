@@ -133,6 +133,7 @@ class StatusOut(Camel):
     answer: str | None
     priority: str
     objection_deadline: datetime | None = Field(description="until when an objection to the answer is taken")
+    question: str | None = Field(None, description="the directorate's question while an answer is awaited")
     history: list[EventOut]
 
 
@@ -273,6 +274,7 @@ async def request_status(tracking_number: str, container: ContainerDep) -> Statu
         answer=request.answer,
         priority=request.priority,
         objection_deadline=request.objection_deadline,
+        question=service.awaited_question(request, events),
         history=[EventOut(at=e.at, text=e.public_text) for e in events if e.public_text],
     )
 

@@ -402,6 +402,7 @@ class Looked:
     request: Any
     events: list[Any]
     rated: bool
+    question: str | None  # the directorate's latest question, when one is awaited
 
 
 def _look_up(container: Container, tracking: str) -> Looked | None:
@@ -412,7 +413,12 @@ def _look_up(container: Container, tracking: str) -> Looked | None:
         return None
     with container.uow() as uow:
         rated = uow.session.get(SatisfactionRating, request.id) is not None
-    return Looked(request=request, events=[e for e in events if e.public_text], rated=rated)
+    return Looked(
+        request=request,
+        events=[e for e in events if e.public_text],
+        rated=rated,
+        question=service.awaited_question(request, events),
+    )
 
 
 async def _status_page(
@@ -452,6 +458,7 @@ async def _status_page(
         {
             "r": r,
             "events": looked.events,
+            "question": looked.question,
             "forms": forms,
             "message": message,
             "refusal": refusal,

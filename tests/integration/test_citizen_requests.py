@@ -255,11 +255,13 @@ def test_information_request_answered_by_the_citizen(
     )
     (_asked,) = wait_mail(mailbox_dir, to=body["citizen"]["email"], containing=question)
     wait_status(tracking, "bilgi-bekleniyor")
+    assert api.get(f"/requests/{tracking}").json()["question"] == question  # the channel can show it
 
     reply = api.post(
         f"/requests/{tracking}/replies", json={"text": "Gül Apartmanı'nın önünde, İnönü Cd. köşesi."}
     )
     assert reply.status_code == 202, reply.text
+    assert api.get(f"/requests/{tracking}").json()["question"] is None
     again = wait_for_task(engine, instance, "talebi-degerlendir")
     assert again.id and again.id != first.id
     assert any(e["event"] == "vatandas-yanitladi" for e in events(tracking))

@@ -327,6 +327,7 @@ def test_the_citizen_tracks_the_request_answers_the_question_then_rates_and_obje
     page.get_by_label("Takip numarası").fill(tracking.lower())
     page.get_by_role("button", name="Göster").click()
     expect(page.locator("#durum")).to_have_text("Sizden bilgi bekleniyor")
+    expect(page.locator("#soru")).to_have_text("Çukur hangi binanın önünde?")
     expect(page.locator("#gecmis li")).not_to_have_count(0)
     expect(page.get_by_text("yol.personel")).to_have_count(0)  # no staff names
     _axe(page, "status-information-requested")
