@@ -10,7 +10,9 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services import open311
 from services.api.schemas import has_control_characters, invalid_details
+from services.web.report import size_text
 
 # Evidence uploads may be as large as EVIDENCE_MAX_BYTES, plus the multipart envelope.
 UPLOAD_PATH = re.compile(r"^/difs/[^/]+/actions/[^/]+/evidence$")
@@ -90,21 +92,53 @@ class BodySizeLimit:
             limit = self.max_photo_bytes
         declared = headers.get(b"content-length")
         if declared is None and headers.get(b"transfer-encoding"):
-            await _refuse(send, 411, "Length Required: send the body with a Content-Length header")
+            await _refuse_body(
+                send, scope["path"], 411, "Length Required: send the body with a Content-Length header"
+            )
             return
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, 413, f"Content Too Large: the body may be at most {limit} bytes")
+            await _refuse_body(
+                send, scope["path"], 413, f"Content Too Large: the body may be at most {limit} bytes", limit
+            )
             return
         await self.app(scope, receive, send)
 
 
+TOO_LARGE_PAGE = (
+    '<!doctype html><html lang="tr"><head><meta charset="utf-8"><title>Gönderi çok büyük</title></head>'
+    "<body><main><h1>Gönderiniz çok büyük</h1><p>Fotoğraf en çok {limit} olabilir. Geri dönüp daha "
+    'küçük bir fotoğraf seçin ya da fotoğrafsız gönderin.</p><p><a href="/basvuru">Başvuru sayfası</a>'
+    "</p></main></body></html>"
+)
+
+
+async def _refuse_body(send: Send, path: str, status: int, detail: str, limit: int = 0) -> None:
+    """A body refused before it is read, in the caller's own language: Open311 clients get the
+    spec's error document, the citizen page a Turkish page, everyone else our JSON."""
+    if path.startswith("/open311/"):
+        fmt: open311.Format = "json" if path.endswith(".json") else "xml"
+        body = open311.render(open311.errors((status, detail)), "errors", fmt)
+        await _send(send, status, body, open311.FORMATS[fmt])
+    elif PHOTO_PATH.match(path) and status == 413:
+        page = TOO_LARGE_PAGE.format(limit=size_text(max(limit - MULTIPART_ENVELOPE, 0)))
+        await _send(send, status, page.encode(), "text/html; charset=utf-8")
+    else:
+        await _refuse(send, status, detail)
+
+
 async def _refuse(send: Send, status: int, detail: str | list[dict[str, Any]]) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    await _send(send, status, json.dumps({"detail": detail}).encode(), "application/json")
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: str) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

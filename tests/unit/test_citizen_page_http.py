@@ -346,3 +346,16 @@ def test_the_question_takes_digits_or_words_written_any_way_a_keyboard_allows() 
         for written in (str(number), word, turkish_upper, word.upper(), plain, word.replace(" ", "")):
             assert normalise_answer(written) == number, written
     assert normalise_answer("kırk iki") is None and normalise_answer("") is None
+
+
+def test_a_body_far_over_the_photo_limit_gets_a_turkish_page(container: Container) -> None:
+    with _client(container, photo_max_bytes=400 * 1024) as client:
+        refused = client.post(
+            "/basvuru",
+            content=b"x" * (600 * 1024),
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 'lang="tr"' in refused.text, refused.text
+    assert "Fotoğraf en çok 400 KB olabilir" in refused.text, refused.text

@@ -548,3 +548,19 @@ def test_the_georeport_client_library_reads_what_we_serve(
     assert (listed[0] if isinstance(listed, list) else listed)["service_request_id"] == public_id
     recent = client.get_service_requests(service_code="YOL-KALDIRIM", status="open")
     assert public_id in [r["service_request_id"] for r in (recent if isinstance(recent, list) else [recent])]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_body_over_the_limit_is_refused_in_the_specs_format(client: TestClient, fmt: str) -> None:
+    refused = client.post(
+        f"/open311/v2/requests.{fmt}",
+        content=b"x" * (300 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert refused.status_code == 413
+    if fmt == "json":
+        (error,) = refused.json()
+        assert error["code"] == 413 and "at most" in error["description"]
+    else:
+        root = ET.fromstring(refused.content)
+        assert root.tag == "errors" and root.findtext("error/code") == "413"
