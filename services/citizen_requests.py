@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import catalogue, duplicates, service_time, wording
+from services import catalogue, duplicates, request_attributes, service_time, wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Category,
@@ -561,12 +561,18 @@ def _work_values(
     category: Category,
     directorate: Directorate,
     tasklist_url: str,
+    photos: int,
 ) -> dict[str, Any]:
-    """What the staff mails about the work add: the place, the citizen's description, Tasklist."""
+    """What the staff mails about the work add: the place, the citizen's description and answers,
+    the photos, Tasklist."""
     return {
         **request_values(request, category, directorate),
         "konum": location_text(request, contact),
         "aciklama": request.description,
+        "ek_bilgiler": request_attributes.answers_text(
+            request_attributes.definitions(category.attributes), request.attributes
+        ),
+        "fotograflar": f"{photos} fotoğraf (GET /requests/{request.id}/photos)" if photos else "yok",
         "tasklist_adresi": tasklist_url,
     }
 
@@ -630,8 +636,11 @@ async def _mail_about_work(
     request, contact, category, directorate = request_context(uow_factory, request_id)
     assert directorate is not None and category is not None
     recipient = directorate.director_email if to_director else directorate.email
-    values = _work_values(request, contact, category, directorate, tasklist_url)
     with uow_factory() as uow:
+        photos = uow.session.scalar(
+            select(func.count()).select_from(RequestPhoto).where(RequestPhoto.request_id == request_id)
+        )
+        values = _work_values(request, contact, category, directorate, tasklist_url, photos or 0)
         mail = staff_mail(uow.session, template, recipient, values, category.code)
     sent = await send_once(uow_factory, mailer, idempotency_key=key, mail=mail)
     with uow_factory() as uow:

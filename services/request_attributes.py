@@ -139,5 +139,18 @@ def _value(d: Definition, given: list[str]) -> Any:
     return value
 
 
+def answers_text(items: list[Definition], stored: dict[str, Any] | None) -> str:
+    """The answers as staff read them in a mail: one "question: answer" per line, "-" if none."""
+    lines = []
+    for d in items:
+        value = (stored or {}).get(d.code)
+        if value is None:
+            continue
+        names = {v.key: v.name for v in d.values}
+        shown = [names.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value])]
+        lines.append(f"{d.description}: {', '.join(shown)}")
+    return "\n".join(lines) or "-"
+
+
 def _choices(d: Definition) -> str:
     return ", ".join(f"{v.key} ({v.name})" for v in d.values)

@@ -6,15 +6,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from deploy.local.identity import LocalIssuer
-from services import catalogue
+from deploy.local.mailbox import read_mailbox
+from services import catalogue, request_attributes
 from services import citizen_requests as requests
 from services.api.app import create_app
 from services.bootstrap import Container
+from services.models import Category
 from tests.credentials import bearer
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
@@ -26,7 +30,7 @@ def client(container: Container) -> Iterator[TestClient]:
         yield test_client
 
 
-def _routed_request_with_photo(container: Container) -> uuid.UUID:
+def _routed_request_with_photo(container: Container, attributes: dict[str, Any] | None = None) -> uuid.UUID:
     catalogue.load_seed_if_empty(container.uow)
     request, _ = requests.submit(
         container.uow,
@@ -40,6 +44,7 @@ def _routed_request_with_photo(container: Container) -> uuid.UUID:
             longitude=34.60,
             contact=requests.Contact("Çağla Şen", None, "cagla@ornek.local", None, "eposta"),
             photos=(requests.Photo("çukur öğleden sonra.png", "image/png", PNG),),
+            attributes=attributes,
         ),
     )
     requests.route(
@@ -84,3 +89,35 @@ def test_another_directorate_and_the_channels_are_refused(
     assert other.status_code == 403
     assert other.json()["missingPermission"] == "requests:read-all"  # beyond its own directorate
     assert client.get(f"/requests/{request_id}/photos").status_code == 401
+
+
+async def test_the_directorate_mail_gives_the_answers_and_the_photos(
+    container: Container, mailbox: tuple[int, Path]
+) -> None:
+    catalogue.load_seed_if_empty(container.uow)
+    with container.uow() as uow:
+        category = uow.session.get(Category, "YOL-CUKUR")
+        assert category is not None
+        category.attributes = request_attributes.check_definitions(
+            [
+                request_attributes.Definition.model_validate(
+                    {
+                        "code": "cukur-boyutu",
+                        "datatype": "singlevaluelist",
+                        "description": "Çukur ne büyüklükte?",
+                        "values": [{"key": "buyuk", "name": "Büyük (1 m'den fazla)"}],
+                    }
+                )
+            ]
+        )
+        uow.commit()
+    request_id = _routed_request_with_photo(container, {"cukur-boyutu": "buyuk"})
+
+    await requests.notify_directorate(
+        container.uow, container.mailer, request_id=request_id, activity_instance_id="a1", tasklist_url="-"
+    )
+
+    (mail,) = read_mailbox(mailbox[1])
+    body = mail.get_content().replace("\r\n", "\n")
+    assert "Ek bilgiler:\nÇukur ne büyüklükte?: Büyük (1 m'den fazla)\n" in body
+    assert f"Fotoğraflar: 1 fotoğraf (GET /requests/{request_id}/photos)" in body

@@ -274,6 +274,8 @@ TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
             "takip_no": "BI-ABCD-EFGH-JKLM-NPQR",
             "oncelik": "Normal",
             "ilce": "Yenişehir",
+            "ek_bilgiler": "Çukur ne büyüklükte?: Büyük",
+            "fotograflar": "yok",
         },
         "Yeni birim istek: Yolda çukur",
         "Sayın Yol Yapım ve Bakım Dairesi Başkanlığı yetkilisi,\n\n"
@@ -286,6 +288,8 @@ TODAY: dict[str, tuple[Mapping[str, object], str, str]] = {
         "Konum: Gazi Mahallesi Şehit İlhan Sokak 3 (36.800000, 34.600000)\n"
         "Hizmet süresi: 5 iş günü, son gün 05.12.2026 09:30\n\n"
         "Açıklama:\nÇukur büyüdü.\nİkinci satır.\n\n"
+        "Ek bilgiler:\nÇukur ne büyüklükte?: Büyük\n\n"
+        "Fotoğraflar: yok\n\n"
         "Görevi Tasklist'te açın: http://t/ "
         '("Talebi değerlendir", talep 0b7c1a52-3f1e-4a55-9d2e-6c1f0e8a4b21)\n',
     ),
