@@ -29,7 +29,7 @@ from services import citizen_requests as service
 from services import open311 as spec
 from services.api import schemas
 from services.api.rate_limit import TokenBuckets, caller_address
-from services.api.requests import Camel, Citizen, IntakeIn, Location
+from services.api.requests import Camel, Citizen, IntakeIn, Location, contact_of
 from services.bootstrap import Container
 from services.working_days import ISTANBUL
 
@@ -394,12 +394,8 @@ async def post_service_request(fmt: str, request: Request) -> Response:
         description=report.description,
         latitude=report.location.latitude,
         longitude=report.location.longitude,
-        contact=service.Contact(
-            full_name=report.citizen.full_name,
-            phone=report.citizen.phone,
-            email=str(report.citizen.email) if report.citizen.email else None,
-            address=report.location.address,
-            preferred_channel="eposta" if report.citizen.email else "sms",
+        contact=contact_of(
+            report.citizen, report.location, "eposta" if report.citizen.email else "sms", wants_updates=True
         ),
         attributes=answers,
     )

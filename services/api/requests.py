@@ -2,7 +2,6 @@
 and the citizen's reply to an information request."""
 
 import asyncio
-import dataclasses
 import re
 import uuid
 from datetime import datetime
@@ -195,6 +194,41 @@ class PriorityOut(Camel):
     due_at: datetime | None
 
 
+def contact_of(
+    citizen: Citizen, location: Location, answer_channel: str, wants_updates: bool
+) -> service.Contact:
+    """The citizen's contact as every channel stores it (personal data: encrypted, never to the engine)."""
+    return service.Contact(
+        full_name=citizen.full_name,
+        phone=citizen.phone,
+        email=str(citizen.email) if citizen.email else None,
+        address=location.address,
+        preferred_channel=answer_channel,
+        wants_updates=wants_updates,
+    )
+
+
+def intake_of(
+    body: IntakeIn, *, attributes: dict[str, Any] | None, photos: tuple[service.Photo, ...] = ()
+) -> service.Intake:
+    """A checked intake (the JSON API's or the citizen page's) as `citizen_requests.submit` takes it."""
+    return service.Intake(
+        channel=body.channel.value,
+        channel_reference=body.channel_reference,
+        request_type=body.type.value,
+        category_code=body.category_code,
+        description=body.description,
+        latitude=body.location.latitude,
+        longitude=body.location.longitude,
+        district=body.location.district,
+        contact=contact_of(
+            body.citizen, body.location, body.preferred_answer_channel.value, body.status_updates
+        ),
+        attributes=attributes,
+        photos=photos,
+    )
+
+
 def _intake_out(request: CitizenRequest, http: Request) -> IntakeOut:
     return IntakeOut(
         tracking_number=request.tracking_code,
@@ -224,31 +258,13 @@ async def submit_request(
             f"intake:{body.channel.value}",
             f"Bu anahtar yalnızca '{caller.channel}' kanalının taleplerini gönderebilir.",
         )
-    intake = service.Intake(
-        channel=body.channel.value,
-        channel_reference=body.channel_reference,
-        request_type=body.type.value,
-        category_code=body.category_code,
-        description=body.description,
-        latitude=body.location.latitude,
-        longitude=body.location.longitude,
-        district=body.location.district,
-        contact=service.Contact(
-            full_name=body.citizen.full_name,
-            phone=body.citizen.phone,
-            email=str(body.citizen.email) if body.citizen.email else None,
-            address=body.location.address,
-            preferred_channel=body.preferred_answer_channel.value,
-            wants_updates=body.status_updates,
-        ),
-    )
     try:
         answers = await asyncio.to_thread(
             catalogue.check_answers, container.uow, body.category_code, body.attributes
         )
     except request_attributes.AnswerInvalid as wrong:
         raise schemas.unprocessable(wrong.message, "body", "attributes", wrong.code) from None
-    intake = dataclasses.replace(intake, attributes=answers)
+    intake = intake_of(body, attributes=answers)
     request, created = await asyncio.to_thread(service.submit, container.uow, intake)
     if not created:
         response.status_code = status.HTTP_200_OK

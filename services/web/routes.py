@@ -6,7 +6,6 @@ page and POST counts against the caller address's rate limits."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import unicodedata
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from starlette.datastructures import UploadFile
 from services import catalogue, evidence, objections, request_attributes, satisfaction, service_time
 from services import citizen_requests as service
 from services.api.rate_limit import TokenBuckets, caller_address
-from services.api.requests import ObjectionIn, RatingIn, ReplyIn
+from services.api.requests import ObjectionIn, RatingIn, ReplyIn, intake_of
 from services.bootstrap import Container
 from services.config import Settings
 from services.models import Category, Directorate, SatisfactionRating
@@ -198,26 +197,7 @@ async def report_submit(request: Request) -> Response:
     except request_attributes.AnswerInvalid as wrong:
         entered.error(f"soru-{wrong.code}", wrong.message)
         return _report_form(request, found, entered, reference=reference, verified=True, status_code=422)
-    intake = service.Intake(
-        channel="web",
-        channel_reference=reference,
-        request_type=body.type.value,
-        category_code=category.code,
-        description=body.description,
-        latitude=body.location.latitude,
-        longitude=body.location.longitude,
-        district=body.location.district,
-        contact=service.Contact(
-            full_name=body.citizen.full_name,
-            phone=body.citizen.phone,
-            email=str(body.citizen.email) if body.citizen.email else None,
-            address=body.location.address,
-            preferred_channel=body.preferred_answer_channel.value,
-            wants_updates=body.status_updates,
-        ),
-        photos=(photo,) if photo else (),
-    )
-    intake = dataclasses.replace(intake, attributes=answers)
+    intake = intake_of(body, attributes=answers, photos=(photo,) if photo else ())
     # The same reference again (back button, double click) returns the request made the first time.
     request_row, _ = await asyncio.to_thread(service.submit, container.uow, intake)
     due = await asyncio.to_thread(_expected_date, container, request_row.tracking_code)
