@@ -6,6 +6,12 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := tests/bpmnlint
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 SYS_STAMP := .data/.prerequisites
+# helm (the chart's lint and render in tests/unit/test_deployment_files.py): not in Debian, built
+# once from the Go module proxy (about 3 minutes on 2 cores).
+HELM_VERSION := v3.19.0
+HELM := .data/opt/bin/helm
+HELM_STAMP := .data/opt/.helm-$(HELM_VERSION)
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
 .PHONY: up down status deploy logs lint test install bench fault pictures
 
@@ -22,7 +28,12 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json $(SYS_STAM
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP)
+$(HELM_STAMP): $(SYS_STAMP)
+	@test -x "$(GO)" || { echo "Go is needed to build helm $(HELM_VERSION): install Go 1.24+ (e.g. into /usr/local/go) or set GO=/path/to/go" >&2; exit 1; }
+	GOBIN=$(CURDIR)/.data/opt/bin "$(GO)" install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) $(HELM_STAMP)
 
 ## Start the whole local system (PostgreSQL, the Operaton engine, mailbox, SMS centre, identity, API, workers).
 up: $(PY_STAMP)
@@ -46,7 +57,7 @@ pictures: $(PY_STAMP)
 logs:
 	@for f in .data/logs/*.log; do echo "== $$f"; tail -n 20 "$$f"; done
 
-lint: $(PY_STAMP) $(NODE_STAMP)
+lint: $(PY_STAMP) $(NODE_STAMP) $(HELM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
