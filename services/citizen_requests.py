@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import catalogue, duplicates, request_attributes, service_time, wording
+from services import catalogue, duplicates, metrics, request_attributes, service_time, wording
 from services.db import UnitOfWorkFactory, fetch_page
 from services.models import (
     Category,
@@ -176,12 +176,14 @@ def submit(uow_factory: UnitOfWorkFactory, intake: Intake) -> tuple[CitizenReque
             enqueue_start(uow.session, request)
             uow.commit()
             uow.session.expunge(request)
+            metrics.INTAKE.labels(metrics.channel_label(intake.channel), "created").inc()
             return request, True
     except IntegrityError:
         # Received before (a retry), or another call with the same channel reference won the race.
         existing = _by_channel_reference(uow_factory, intake.channel, intake.channel_reference)
         if existing is None:
             raise
+        metrics.INTAKE.labels(metrics.channel_label(intake.channel), "repeated").inc()
         return existing, False
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
         gt=0,
         # A task whose retry back-off ends does not wake a waiting poll: the next poll finds it.
         description="How long one long poll for external tasks waits at the engine",
+    )
+    worker_http_host: str = Field(
+        "127.0.0.1", description="Bind address of the workers' health and metrics listener"
+    )
+    worker_http_port: int = Field(
+        9100, ge=0, le=65535, description="Port of the workers' health probes and /metrics (0: any free port)"
     )
     smtp_host: str = Field("127.0.0.1", description="Outgoing mail server")
     smtp_port: int = Field(2525, description="Outgoing mail port")
@@ -106,6 +113,10 @@ class Settings(BaseSettings):
     )
     public_reads_per_minute: int = Field(
         120, ge=1, description="Citizen page views and Open311 reads a minute from one address"
+    )
+    metrics_allowed_networks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="Addresses allowed to read the API's GET /metrics (JSON list of CIDRs); others get 404",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -173,6 +184,13 @@ class Settings(BaseSettings):
     def smsc_dir(self) -> Path:
         """The local SMS centre's store (deploy/local/smsc.py)."""
         return self.data_dir / "smsc"
+
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network)  # ValueError names a malformed CIDR at start-up
+        return networks
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Settings:

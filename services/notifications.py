@@ -16,6 +16,7 @@ from typing import Protocol
 import aiosmtplib
 from sqlalchemy import select
 
+from services import metrics
 from services.config import Settings
 from services.db import UnitOfWorkFactory
 from services.models import Notification
@@ -91,13 +92,16 @@ async def send_once(
     async def deliver(message_id: str) -> None:
         await mailer.send(mail, message_id=message_id)
 
-    return await deliver_once(
+    sent = await deliver_once(
         uow_factory,
         idempotency_key=idempotency_key,
         recipient=mail.recipient,
         subject=mail.subject,
         deliver=deliver,
     )
+    if sent:
+        metrics.NOTIFICATIONS_SENT.labels("mail").inc()
+    return sent
 
 
 async def send_sms_once(
@@ -115,9 +119,12 @@ async def send_sms_once(
     async def deliver(message_id: str) -> list[str]:
         return await sms.send(phone, text, message_id=message_id)
 
-    return await deliver_once(
+    sent = await deliver_once(
         uow_factory, idempotency_key=idempotency_key, recipient=phone, subject=subject, deliver=deliver
     )
+    if sent:
+        metrics.NOTIFICATIONS_SENT.labels("sms").inc()
+    return sent
 
 
 async def deliver_once(

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from services import metrics
 from services.db import UnitOfWorkFactory
 from services.models import OutboxMessage
 from services.process_engine import EngineUnavailable, ProcessEngine
@@ -183,7 +184,10 @@ async def dispatch_pending(
 
     await asyncio.gather(*(send_in_order(queue) for queue in by_key.values()))
     await asyncio.to_thread(record, uow_factory, outcomes)
-    return sum(1 for o in outcomes if o.error is None)
+    done = sum(1 for o in outcomes if o.error is None)
+    metrics.OUTBOX_DISPATCHED.inc(done)
+    metrics.OUTBOX_FAILED.inc(len(outcomes) - done)
+    return done
 
 
 async def run_dispatcher(

@@ -1,8 +1,10 @@
 """`kalite-workers`: every external-task handler, the outbox dispatcher, the audit sealer and the
 SMS centre session that brings delivery receipts, in one asyncio process.
 
+Health and metrics on WORKER_HTTP_HOST:WORKER_HTTP_PORT (workers/monitoring.py).
+
 SIGTERM/SIGINT: stop fetching, let running tasks finish (or hand them back), stop the dispatcher
-and the sealer, unbind from the SMS centre, exit.
+and the sealer, unbind from the SMS centre, stop the health listener, exit.
 """
 
 import asyncio
@@ -20,7 +22,7 @@ from services.log_context import configure_logging
 from services.operaton import ExternalTasks
 from services.outbox import run_dispatcher
 from services.sms_receipts import record_receipt
-from workers import citizen_request, dif, nonconformity, personal_data, system_check
+from workers import citizen_request, dif, monitoring, nonconformity, personal_data, system_check
 from workers.runtime import Router, Worker
 
 log = logging.getLogger("workers")
@@ -52,7 +54,15 @@ def external_tasks(container: Container) -> ExternalTasks:
 
 async def run(container: Container) -> None:
     client = external_tasks(container)
-    worker = Worker(client, routers(container), max_tasks=container.settings.worker_max_tasks)
+    settings = container.settings
+    worker = Worker(client, routers(container), max_tasks=settings.worker_max_tasks)
+    listener, listening = monitoring.start(
+        worker,
+        container.engine,
+        host=settings.worker_http_host,
+        port=settings.worker_http_port,
+        poll_seconds=settings.worker_poll_seconds,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -80,6 +90,9 @@ async def run(container: Container) -> None:
     await worker.stop()
     unbind.set()
     await asyncio.gather(working, dispatcher, sealer, receipts, return_exceptions=True)
+    # Last: the probes answer while running tasks finish.
+    listener.stop()
+    await asyncio.gather(listening, return_exceptions=True)
     await client.close()
     log.info("workers stopped")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from services import metrics
 from services.log_context import task_context
 from services.operaton import ExternalTasks, plain_all
 from services.personal_data import mask
@@ -157,6 +159,11 @@ class Worker:
         self._grace = grace_seconds
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
+        # For the health listener (workers/monitoring.py): when the fetch loop last went round,
+        # and whether the last long poll reached the engine (None: none answered yet).
+        self.last_progress = time.monotonic()
+        self.engine_ok: bool | None = None
+        self.engine_detail = "not polled yet"
 
     @property
     def topics(self) -> list[str]:
@@ -166,6 +173,7 @@ class Worker:
         """Poll until `stop()`; back off while the engine does not answer."""
         delay = 0.0
         while not self._stopping.is_set():
+            self.last_progress = time.monotonic()
             free = self._max_tasks - len(self._running)
             if free <= 0:
                 await asyncio.sleep(0.05)
@@ -188,14 +196,18 @@ class Worker:
             try:
                 rows = poll.result()
                 delay = 0.0
+                self.engine_ok, self.engine_detail = True, "ok"
             except (EngineUnavailable, EngineRefused) as error:
+                self.engine_ok, self.engine_detail = False, type(error).__name__
                 delay = min(max(delay * 2, 0.5), 10.0)
                 log.warning("fetching tasks failed (%s); again in %.1f s", error, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 continue
             for row in rows:
-                self._start(ExternalTask.from_engine(row))
+                task = ExternalTask.from_engine(row)
+                metrics.TASKS_FETCHED.labels(task.topic).inc()
+                self._start(task)
 
     async def _hand_back_late_poll(self, poll: asyncio.Future[list[dict[str, Any]]]) -> None:
         """Stopping while a long poll is open: the engine may still lock tasks for it, so wait for
@@ -234,10 +246,12 @@ class Worker:
         subscription = self._by_topic[task.topic]
         with task_context(task.id, task.process_instance_id, task.topic):
             keep_locked = asyncio.create_task(self._keep_locked(task, subscription.lock_ms))
+            started = time.perf_counter()
             try:
                 await self._outcome(task, subscription)
             finally:
                 keep_locked.cancel()
+                metrics.HANDLER_DURATION.labels(task.topic).observe(time.perf_counter() - started)
 
     async def _keep_locked(self, task: ExternalTask, lock_ms: int) -> None:
         """Long work keeps its lock: extend it at half its duration while the handler runs."""
@@ -255,7 +269,7 @@ class Worker:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'değişkenler'}: {e['msg']}" for e in error.errors()
             )
-            await self._report(
+            await self._fail(
                 task,
                 self._client.failure(
                     task.id,
@@ -264,6 +278,7 @@ class Worker:
                     retries=0,
                     retry_timeout_ms=0,
                 ),
+                retries=0,
             )
             return
         try:
@@ -272,18 +287,20 @@ class Worker:
             raise
         except BpmnError as error:
             log.info("task %s raised BPMN error %s", task.id, error.code)
-            await self._report(
+            if await self._report(
                 task, self._client.bpmn_error(task.id, error.code, str(error), error.variables)
-            )
+            ):
+                metrics.TASKS_BPMN_ERRORS.labels(task.topic).inc()
         except InvalidInput as error:
             log.info("task %s: input refused, back to the person", task.id)
-            await self._report(
+            if await self._report(
                 task, self._client.bpmn_error(task.id, INVALID_INPUT, str(error), {"inputError": str(error)})
-            )
+            ):
+                metrics.TASKS_BPMN_ERRORS.labels(task.topic).inc()
         except MisconfiguredProcess as error:
             # No retry can fix a wrong setting: an incident at once, saying which setting.
             log.warning("task %s: the process is misconfigured", task.id)
-            await self._report(
+            await self._fail(
                 task,
                 self._client.failure(
                     task.id,
@@ -292,11 +309,12 @@ class Worker:
                     retries=0,
                     retry_timeout_ms=0,
                 ),
+                retries=0,
             )
         except Exception as error:
             retries = _retries_left(task)
             log.warning("task %s failed (%d retries left): %s", task.id, retries, type(error).__name__)
-            await self._report(
+            await self._fail(
                 task,
                 self._client.failure(
                     task.id,
@@ -305,6 +323,7 @@ class Worker:
                     retries=retries,
                     retry_timeout_ms=_retry_back_off_ms(task),
                 ),
+                retries=retries,
             )
         else:
             try:
@@ -315,7 +334,7 @@ class Worker:
                     return
                 # The engine refused what follows the step (an expression or a gateway of the
                 # diagram failed) and rolled back: make it an incident a person sees in Cockpit.
-                await self._report(
+                await self._fail(
                     task,
                     self._client.failure(
                         task.id,
@@ -324,21 +343,33 @@ class Worker:
                         retries=0,
                         retry_timeout_ms=0,
                     ),
+                    retries=0,
                 )
             except EngineUnavailable as error:
                 log.warning(
                     "task %s: completion not delivered (%s); it will be delivered again", task.id, error
                 )
             else:
+                metrics.TASKS_COMPLETED.labels(task.topic).inc()
                 log.info("task %s (%s) completed", task.id, task.topic)
 
-    async def _report(self, task: ExternalTask, call: Awaitable[None]) -> None:
-        """Send the outcome; a task gone meanwhile (cancelled by a boundary event, its lock
-        taken over) is dropped, and an engine away means a redelivery later (handlers are
-        idempotent)."""
+    async def _report(self, task: ExternalTask, call: Awaitable[None]) -> bool:
+        """Send the outcome (True when delivered); a task gone meanwhile (cancelled by a boundary
+        event, its lock taken over) is dropped, and an engine away means a redelivery later
+        (handlers are idempotent)."""
         try:
             await call
         except EngineRefused as error:
             log.info("task %s no longer ours (%s): dropped", task.id, error)
         except EngineUnavailable as error:
             log.warning("task %s: outcome not delivered (%s); it will be delivered again", task.id, error)
+        else:
+            return True
+        return False
+
+    async def _fail(self, task: ExternalTask, call: Awaitable[None], *, retries: int) -> None:
+        """Report a failure; with no retries left the engine raises an incident."""
+        if await self._report(task, call):
+            metrics.TASKS_FAILED.labels(task.topic).inc()
+            if retries == 0:
+                metrics.INCIDENTS.labels(task.topic).inc()

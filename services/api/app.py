@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from services import catalogue, wording
 from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
-from services.api import difs, health, nonconformities, open311, requests, system_checks, templates
+from services.api import difs, health, metrics, nonconformities, open311, requests, system_checks, templates
 from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
@@ -51,8 +51,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     settings = container.settings if container else get_settings()
     app.state.token_validator = TokenValidator(settings)
     app.state.channel_keys = ChannelKeys(settings)
-    # Starlette wraps the app in the reverse order of these calls: security headers outermost (on
-    # every answer, refusals included), then body size limits before anything reads a body, then CORS.
+    # Starlette wraps the app in the reverse order of these calls: metrics, then security headers
+    # (on every answer, refusals included), then body size limits before anything reads a body, then CORS.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allowed_origins,
@@ -67,7 +67,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.add_middleware(CleanUrl)
     app.add_middleware(SecurityHeaders, https=settings.environment == "production")
+    # Outermost: every answer is counted, the refusals of the middleware above included.
+    app.add_middleware(metrics.HttpMetrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(system_checks.router)
     app.include_router(requests.router)
     app.include_router(catalogue_routes.router)

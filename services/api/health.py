@@ -1,4 +1,5 @@
-"""GET /health: 200 only when PostgreSQL and the engine both answer; 503 says which does not."""
+"""GET /health (readiness): 200 only when PostgreSQL and the engine both answer; 503 says which
+does not. GET /health/live (liveness): 200 while the process serves, whatever is down behind it."""
 
 import asyncio
 from typing import Literal
@@ -25,6 +26,12 @@ def _database_ok(container: ContainerDep) -> tuple[bool, str]:
     except Exception as error:
         return False, type(error).__name__
     return True, "ok"
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    # No dependency checked: restarting the API cannot bring the database or the engine back.
+    return {"status": "ok"}
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})

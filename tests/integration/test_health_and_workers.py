@@ -54,6 +54,8 @@ def test_workers_stop_cleanly_on_sigterm(test_database: str, tmp_path: Path) -> 
                 **os.environ,
                 "DATABASE_URL": test_database,
                 "ENGINE_REST_URL": "http://127.0.0.1:1/engine-rest",
+                # The stack's workers hold 9100: any free port for this one's health listener.
+                "WORKER_HTTP_PORT": "0",
             },
             stdout=out,
             stderr=subprocess.STDOUT,
