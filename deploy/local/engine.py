@@ -39,8 +39,8 @@ def _java_version(java: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_java() -> Path:
-    """A Java 17+: JAVA_HOME, then `java` on PATH, then any JDK under /usr/lib/jvm."""
+def find_java(minimum: int = JAVA_MIN) -> Path:
+    """A Java `minimum`+ (17 unless told): JAVA_HOME, then `java` on PATH, then any JDK under /usr/lib/jvm."""
     candidates: list[Path] = []
     if os.environ.get("JAVA_HOME"):
         candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
@@ -48,9 +48,9 @@ def find_java() -> Path:
         candidates.append(Path(found))
     candidates += [Path(p) / "bin" / "java" for p in sorted(glob.glob("/usr/lib/jvm/*"))]
     for java in candidates:
-        if (_java_version(java) or 0) >= JAVA_MIN:
+        if (_java_version(java) or 0) >= minimum:
             return java
-    raise RuntimeError("No Java 17+ found: install one (apt-get install default-jre-headless)")
+    raise RuntimeError(f"No Java {minimum}+ found: install one (apt-get install default-jre-headless)")
 
 
 def sources_digest() -> str:

@@ -5,6 +5,8 @@ deploy/engine/pom.xml, which Maven builds.
 """
 
 OPERATON_VERSION = "1.0.3"
+# Keycloak's distribution from Maven Central (org.keycloak:keycloak-quarkus-dist); needs Java 21+.
+KEYCLOAK_VERSION = "26.7.3"
 
 PORTS = {
     "engine_http": 8080,
@@ -12,5 +14,6 @@ PORTS = {
     "api": 8000,
     "smtp": 2525,
     "smpp": 2775,
-    "identity": 8070,
+    "identity": 8070,  # the home-made issuer, or Keycloak with IDENTITY=keycloak
+    "keycloak_management": 9070,  # Keycloak's health and metrics
 }

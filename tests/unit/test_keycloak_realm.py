@@ -1,0 +1,31 @@
+"""The local Keycloak realm file: generated from users.json and the catalogue, never edited apart
+from them, with the clients and claims our API and the engine read."""
+
+from __future__ import annotations
+
+import json
+
+from deploy.local import keycloak_realm
+from services.access import Role
+from services.config import Settings
+
+
+def test_the_committed_realm_file_is_what_its_sources_generate() -> None:
+    assert keycloak_realm.main(["--check"]) == 0, "run: python -m deploy.local.keycloak_realm"
+
+
+def test_the_realm_has_our_roles_the_api_audience_and_only_the_local_client_allows_passwords() -> None:
+    realm = json.loads(keycloak_realm.REALM_FILE.read_text(encoding="utf-8"))
+    assert {role["name"] for role in realm["roles"]["realm"]} == {str(role) for role in Role}
+    clients = {client["clientId"]: client for client in realm["clients"]}
+    assert set(clients) == {"belediye-api", "operaton-webapps", "belediye-personel", "belediye-cli"}
+    assert clients["belediye-api"]["bearerOnly"] is True
+    assert clients["operaton-webapps"]["publicClient"] is False
+    assert clients["belediye-personel"]["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert [c for c, client in clients.items() if client["directAccessGrantsEnabled"]] == ["belediye-cli"]
+    audience = Settings().oidc_audience
+    for name in ("belediye-personel", "belediye-cli"):
+        mappers = {m["name"]: m["config"] for m in clients[name]["protocolMappers"]}
+        assert mappers["audience"]["included.custom.audience"] == audience
+        assert mappers["roles"]["claim.name"] == Settings().oidc_roles_claim
+        assert mappers["directorate"]["claim.name"] == Settings().oidc_directorate_claim
