@@ -174,11 +174,15 @@ def _realm_in_database(name: str) -> bool:
 
 
 def _jdbc_options(instance: Instance) -> tuple[list[str], dict[str, str]]:
-    """Database options: the URL and user on the command line, the password in the environment."""
-    host, port = "127.0.0.1", versions.PORTS["postgres"]
+    """The server and role of DATABASE_URL (our PostgreSQL), Keycloak's own database on it: URL and
+    user on the command line, the password in the environment (not in `ps`)."""
+    from sqlalchemy import make_url
+
+    url = make_url(_admin_url())
+    host, port = url.host or "127.0.0.1", url.port or versions.PORTS["postgres"]
     return (
-        [f"--db-url=jdbc:postgresql://{host}:{port}/{instance.database}", "--db-username=kalite"],
-        {"KC_DB_PASSWORD": os.environ.get("KEYCLOAK_DATABASE_PASSWORD", "kalite")},
+        [f"--db-url=jdbc:postgresql://{host}:{port}/{instance.database}", f"--db-username={url.username}"],
+        {"KC_DB_PASSWORD": url.password or ""},
     )
 
 

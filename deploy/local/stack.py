@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import engine, processes, versions
+from deploy.local import engine, keycloak, processes, versions
 from deploy.local.processes import RunDirs
 from services.config import LOCAL_DATABASE_URL
 
@@ -283,12 +283,20 @@ def ensure_engine_identity() -> None:
 # ---------------------------------------------------------------- our processes
 
 
+def _keycloak() -> bool:
+    """IDENTITY=keycloak (opt-in, issue #17): Keycloak on 8070 instead of the home-made issuer."""
+    return os.environ.get("IDENTITY", "local") == "keycloak"
+
+
 def _app_env(layout: Layout) -> dict[str, str]:
-    return {
+    env = {
         "DATA_DIR": str(layout.data),
         "PYTHONUNBUFFERED": "1",
         "DATABASE_URL": os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL),
     }
+    if _keycloak():
+        env["OIDC_ISSUER"] = keycloak.Instance.from_env(layout.data).issuer
+    return env
 
 
 def start_ours(layout: Layout) -> None:
@@ -305,7 +313,11 @@ def start_ours(layout: Layout) -> None:
         start_smsc(layout)
         port = versions.PORTS["smpp"]
         _say(f"smsc        started: SMPP 127.0.0.1:{port}, messages in {layout.data / 'smsc'}")
-    if processes.read_pid(dirs, "identity"):
+    if _keycloak():
+        instance = keycloak.Instance.from_env(layout.data)
+        keycloak.start(instance)
+        _say(f"keycloak    running on {instance.url} (issuer {instance.issuer}; sample users, password demo)")
+    elif processes.read_pid(dirs, "identity"):
         _say("identity    already running on http://127.0.0.1:8070")
     else:
         processes.spawn(
@@ -444,7 +456,7 @@ def up() -> None:
 
 def down() -> None:
     layout = Layout.from_env()
-    for name in ("workers", "api", "identity", "smsc", "mailbox", "engine", "postgres"):
+    for name in ("workers", "api", "identity", keycloak.NAME, "smsc", "mailbox", "engine", "postgres"):
         # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
         # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
         sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
@@ -455,7 +467,8 @@ def down() -> None:
 def status() -> int:
     layout = Layout.from_env()
     all_up = True
-    for name in ("postgres", "engine", "mailbox", "smsc", "identity", "api", "workers"):
+    identity = keycloak.NAME if _keycloak() else "identity"
+    for name in ("postgres", "engine", "mailbox", "smsc", identity, "api", "workers"):
         pid = processes.read_pid(layout.dirs, name)
         all_up &= pid is not None or (name == "postgres" and bool(os.environ.get("DATABASE_URL")))
         _say(f"{name:<11} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
