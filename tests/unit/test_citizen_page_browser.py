@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from alembic import command
-from alembic.config import Config
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -39,7 +37,7 @@ from services.config import Settings
 from services.models import CitizenReply, CitizenRequest, RequestPhoto
 from services.web.forms import NUMBERS
 from tests.unit.citizen_page import ADDRESS, DESCRIPTION, answer_request, ask_for_information, png
-from tests.unit.conftest import REPO, _create_database_if_missing, free_port
+from tests.unit.conftest import REPO, free_port, own_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -100,12 +98,7 @@ def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
 @pytest.fixture(scope="module")
 def mail(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     """The page tests' own migrated database, and a real mailbox: (folder, port)."""
-    target = make_url(database_url)
-    url = target.set(database=f"{target.database}_sayfa").render_as_string(hide_password=False)
-    _create_database_if_missing(url)
-    config = Config(str(REPO / "alembic.ini"))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
+    own_database(database_url, "sayfa")
     folder = tmp_path_factory.mktemp("sayfa")
     port = free_port()
     mailbox = start_mailbox(folder / "mailbox", "127.0.0.1", port)
