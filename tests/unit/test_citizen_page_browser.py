@@ -7,7 +7,6 @@ WCAG 2.1 AA; screenshots go to <DATA_DIR>/screenshots/citizen-page-*.png."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import secrets
 import threading
@@ -27,7 +26,6 @@ from playwright.sync_api import (
     Route,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 from sqlalchemy import make_url, select
 
@@ -37,19 +35,10 @@ from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.models import CitizenReply, CitizenRequest, RequestPhoto
 from services.web.forms import NUMBERS
+from tests.browser import chromium, screenshots
 from tests.unit.citizen_page import ADDRESS, DESCRIPTION, answer_request, ask_for_information, png
 from tests.unit.conftest import REPO, free_port, own_database
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE = REPO / "tests" / "bpmnlint" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WAIT_MS = 20_000
@@ -119,16 +108,10 @@ def server(database_url: str, mail: tuple[Path, int]) -> Iterator[tuple[str, Con
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: make install (npm ci in tests/bpmnlint)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _context(
@@ -179,9 +162,7 @@ def page(browser: Browser, server: tuple[str, Container]) -> Iterator[Page]:
 
 
 def _screenshot(page: Page, name: str) -> None:
-    folder = Path(os.environ.get("DATA_DIR", REPO / ".data")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"citizen-page-{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / f"citizen-page-{name}.png"), full_page=True)
 
 
 def _axe(page: Page, name: str) -> None:
