@@ -588,3 +588,16 @@ class MessageTemplate(Base):
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     note: Mapped[str | None] = mapped_column(Text, comment="why it was changed")
+
+
+class RateLimit(Base):
+    """One caller's token bucket, shared by every API process (services/api/rate_limit.py)."""
+
+    __tablename__ = "rate_limits"
+
+    caller: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float, comment="requests left in the bucket")
+    allowed: Mapped[bool] = mapped_column(Boolean, comment="whether the last request got one")
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), index=True, comment="when it was last counted"
+    )

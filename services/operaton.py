@@ -339,14 +339,14 @@ def _refusal(response: httpx.Response, path: str) -> EngineRefused | EngineUnava
     """The engine's REST API words its own refusals ({"type", "message"}); a 5xx without that
     shape is the web server's error page: the engine could not work at all (its database
     restarting, for one) and the call may be tried again, not taken as the engine's answer."""
-    if response.status_code >= 500:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not (isinstance(body, dict) and "type" in body):
-            return EngineUnavailable(f"HTTP {response.status_code} calling {path}", maybe_processed=True)
-    return EngineRefused(response.status_code, _message(response))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    kind = str(body.get("type", "")) if isinstance(body, dict) else ""
+    if response.status_code >= 500 and not kind:
+        return EngineUnavailable(f"HTTP {response.status_code} calling {path}", maybe_processed=True)
+    return EngineRefused(response.status_code, _message(response), kind)
 
 
 def _message(response: httpx.Response) -> str:

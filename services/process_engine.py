@@ -28,10 +28,17 @@ class EngineUnavailable(Exception):
 class EngineRefused(Exception):
     """The engine answered and refused the call (4xx/5xx with its own message)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, kind: str = "") -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.kind = kind  # the engine's exception type, e.g. OptimisticLockingException
+
+    @property
+    def concurrent(self) -> bool:
+        """Another transaction changed the same instance first (parallel branches completing at
+        once); the engine rolled everything back, so the same call may simply be made again."""
+        return self.kind == "OptimisticLockingException"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 5
 DEFAULT_RETRY_BACK_OFF = timedelta(seconds=10)
+COMPLETION_ATTEMPTS = 5  # a completion that meets a concurrent one is made again this often
 _DURATION = TypeAdapter(timedelta)  # ISO-8601 durations such as PT10S
 
 
@@ -327,7 +329,7 @@ class Worker:
             )
         else:
             try:
-                await self._client.complete(task.id, result)
+                await self._complete(task, result)
             except EngineRefused as error:
                 if error.status != 500:
                     log.info("task %s no longer ours (%s): dropped", task.id, error)
@@ -352,6 +354,19 @@ class Worker:
             else:
                 metrics.TASKS_COMPLETED.labels(task.topic).inc()
                 log.info("task %s (%s) completed", task.id, task.topic)
+
+    async def _complete(self, task: ExternalTask, result: Mapping[str, Any]) -> None:
+        """Complete the task; a completion that met a parallel branch's at the same moment
+        (OptimisticLockingException: nothing was kept) is made again after a short pause."""
+        for attempt in range(COMPLETION_ATTEMPTS):
+            try:
+                await self._client.complete(task.id, result)
+                return
+            except EngineRefused as error:
+                if not error.concurrent or attempt == COMPLETION_ATTEMPTS - 1:
+                    raise
+                log.info("task %s: completion met a concurrent one; again", task.id)
+                await asyncio.sleep(0.1 * (attempt + 1) + random.random() * 0.1)  # noqa: S311 - jitter
 
     async def _report(self, task: ExternalTask, call: Awaitable[None]) -> bool:
         """Send the outcome (True when delivered); a task gone meanwhile (cancelled by a boundary

@@ -1,5 +1,6 @@
 """The app factory (`create_app`): clients are built here, at start-up, never at import."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, metrics, nonconformities, open311, requests, system_checks, templates
 from services.api.protection import MULTIPART_ENVELOPE, BodySizeLimit, CleanUrl, SecurityHeaders
+from services.api.rate_limit import TokenBuckets
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
@@ -22,6 +24,16 @@ from services.web import pages as web_pages
 from services.web import routes as web
 
 log = logging.getLogger("api")
+
+
+async def _forget_idle_buckets(buckets: TokenBuckets) -> None:
+    """Every minute, the rate-limit buckets nobody used for two minutes (full again anyway)."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            await asyncio.to_thread(buckets.forget_idle)
+        except SQLAlchemyError as error:
+            log.warning("idle rate-limit buckets not removed: %s", type(error).__name__)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -36,9 +48,11 @@ def create_app(container: Container | None = None) -> FastAPI:
         except SQLAlchemyError as error:
             # Start anyway: /health reports the database, and the next start loads them.
             log.warning("catalogue and texts not checked, database unavailable: %s", type(error).__name__)
+        forgetting = asyncio.create_task(_forget_idle_buckets(TokenBuckets(app.state.container.uow)))
         try:
             yield
         finally:
+            forgetting.cancel()
             if container is None:
                 app.state.container.close()
 

@@ -5,7 +5,6 @@ import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from pydantic import ConfigDict
@@ -322,15 +321,7 @@ async def download_evidence(
         )
     except RecordNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Kanıt dosyası bulunamadı.") from None
-    return Response(
-        row.content,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.file_name)}",
-            "X-Content-SHA256": row.sha256,
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return schemas.file_response(row.content, row.content_type, row.file_name, row.sha256)
 
 
 @router.delete("/{dif_id}/evidence/{evidence_id}", status_code=status.HTTP_204_NO_CONTENT)

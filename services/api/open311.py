@@ -115,13 +115,12 @@ def _check_jurisdiction(request: Request, given: str | None) -> None:
         raise Open311Error(404, f"jurisdiction_id bulunamadı; bu uç nokta yalnızca '{ours}' için.")
 
 
-def _read_limit(request: Request) -> None:
-    """GETs are public: each caller address has its own bucket (one set per app)."""
-    buckets: TokenBuckets | None = getattr(request.app.state, "open311_reads", None)
-    if buckets is None:
-        buckets = request.app.state.open311_reads = TokenBuckets()
-    settings = _container(request).settings
-    wait = buckets.take(caller_address(request, settings.trusted_proxies), settings.public_reads_per_minute)
+async def _read_limit(request: Request) -> None:
+    """GETs are public: each caller address has its own bucket, shared by every API process."""
+    container = _container(request)
+    settings = container.settings
+    address = caller_address(request, settings.trusted_proxies)
+    wait = await TokenBuckets(container.uow).take(f"open311-read:{address}", settings.public_reads_per_minute)
     if wait:
         raise Open311Error(
             429,
@@ -136,7 +135,7 @@ Jurisdiction = Annotated[str | None, Query(max_length=200)]
 
 @router.get("/discovery.{fmt}", summary="Service discovery")
 async def discovery(fmt: str, request: Request) -> Response:
-    _read_limit(request)
+    await _read_limit(request)
     settings = _container(request).settings
     document = spec.discovery(settings.public_base_url, settings.environment == "production")
     return answer(document, "discovery", _format(fmt))
@@ -144,7 +143,7 @@ async def discovery(fmt: str, request: Request) -> Response:
 
 @router.get("/services.{fmt}", summary="GET Service List: one service per active category")
 async def service_list(fmt: str, request: Request, jurisdiction_id: Jurisdiction = None) -> Response:
-    _read_limit(request)
+    await _read_limit(request)
     chosen = _format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     document = await asyncio.to_thread(spec.services, _container(request).uow)
@@ -155,7 +154,7 @@ async def service_list(fmt: str, request: Request, jurisdiction_id: Jurisdiction
 async def service_definition(
     service_code: str, fmt: str, request: Request, jurisdiction_id: Jurisdiction = None
 ) -> Response:
-    _read_limit(request)
+    await _read_limit(request)
     chosen = _format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     document = await asyncio.to_thread(spec.service_definition, _container(request).uow, service_code)
@@ -193,7 +192,7 @@ async def service_requests(
     end_date: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    _read_limit(request)
+    await _read_limit(request)
     chosen = _format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     statuses = _list(status)
@@ -223,7 +222,7 @@ async def service_requests(
 async def one_service_request(
     service_request_id: str, fmt: str, request: Request, jurisdiction_id: Jurisdiction = None
 ) -> Response:
-    _read_limit(request)
+    await _read_limit(request)
     chosen = _format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     document = await asyncio.to_thread(spec.get_request, _container(request).uow, service_request_id)

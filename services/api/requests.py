@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -432,14 +431,7 @@ async def download_photo(
         )
     except RecordNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Fotoğraf bulunamadı.") from None
-    return Response(
-        row.content,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.file_name)}",
-            "X-Content-SHA256": row.sha256,
-        },
-    )
+    return schemas.file_response(row.content, row.content_type, row.file_name, row.sha256)
 
 
 @router.put(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -27,6 +28,19 @@ class Camel(BaseModel):
         if isinstance(value, str) and has_control_characters(value):
             raise ValueError("control characters are not allowed")
         return value
+
+
+def file_response(content: bytes, content_type: str, file_name: str, sha256: str) -> Response:
+    """A stored file as it was sent (evidence, a citizen's photo): a download, with its SHA-256."""
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name)}",
+            "X-Content-SHA256": sha256,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def invalid_details(message: str, *location: str | int) -> list[dict[str, Any]]:

@@ -102,12 +102,15 @@ def _claim(claims: dict[str, Any], dotted: str) -> Any:
 
 class ChannelKeys:
     """Looks keys up (briefly cached, so intake does not pay a query per request) and limits each
-    key to its requests per minute with a token bucket."""
+    key to its requests per minute with a token bucket shared by every API process.
+
+    The cache stays per process on purpose: it holds only what the database says of a key, for
+    `API_KEY_CACHE_SECONDS`, so a revocation reaches every process within that time whatever
+    their number."""
 
     def __init__(self, settings: Settings) -> None:
         self._ttl = settings.api_key_cache_seconds
         self._cache: dict[str, tuple[float, api_keys.ChannelKey | None]] = {}
-        self._buckets = TokenBuckets()
 
     async def principal(self, request: Request, secret: str) -> Principal:
         now = time.monotonic()
@@ -122,11 +125,12 @@ class ChannelKeys:
             key = cached[1]
         if key is None:
             raise _unauthorised("API anahtarı geçersiz ya da iptal edilmiş.", "ApiKey")
-        self._take(key, now)
+        await self._take(request, key)
         return Principal(username=key.name, channel=key.channel)
 
-    def _take(self, key: api_keys.ChannelKey, now: float) -> None:
-        wait = self._buckets.take(key.id, key.requests_per_minute, now)
+    async def _take(self, request: Request, key: api_keys.ChannelKey) -> None:
+        buckets = TokenBuckets(request.app.state.container.uow)
+        wait = await buckets.take(f"key:{key.id}", key.requests_per_minute)
         if wait:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,

@@ -37,7 +37,6 @@ EXPIRED = "Formun süresi dolmuş; bilgileriniz korunarak yenilendi, lütfen yen
 
 @dataclass
 class WebState:
-    buckets: TokenBuckets
     tokens: FormTokens
 
 
@@ -45,7 +44,6 @@ def _state(request: Request, settings: Settings) -> WebState:
     state: WebState | None = getattr(request.app.state, "citizen_page", None)
     if state is None:
         state = WebState(
-            buckets=TokenBuckets(),
             tokens=FormTokens(
                 settings.web_secret.get_secret_value(),
                 difficulty=settings.web_pow_difficulty,
@@ -66,10 +64,9 @@ class PageRoute(APIRoute):
         async def handler(request: Request) -> Response:
             container: Container = request.app.state.container
             settings = container.settings
-            state = _state(request, settings)
             address = caller_address(request, settings.trusted_proxies)
             posting = request.method == "POST"
-            wait = state.buckets.take(
+            wait = await TokenBuckets(container.uow).take(
                 f"web-{'post' if posting else 'read'}:{address}",
                 settings.public_posts_per_minute if posting else settings.public_reads_per_minute,
             )

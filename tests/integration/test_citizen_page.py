@@ -5,40 +5,26 @@ Screenshots go to <DATA_DIR>/screenshots/citizen-page-stack-*.png."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from services.operaton import Operaton
-from tests.conftest import API_URL, REPO
+from tests.browser import chromium, screenshots
+from tests.conftest import API_URL
 from tests.integration.citizen import TURKISH_DESCRIPTION, events, instance_of, wait_mail, wait_status
 from tests.integration.tasklist import complete, wait_for_task
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 WAIT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
 def browser(stack: None) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture()
@@ -69,9 +55,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _screenshot(page: Page, name: str) -> None:
-    folder = Path(os.environ.get("DATA_DIR", REPO / ".data")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"citizen-page-stack-{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / f"citizen-page-stack-{name}.png"), full_page=True)
 
 
 def test_a_report_filed_on_the_page_is_routed_and_the_citizen_answers_the_question_there(

@@ -11,7 +11,6 @@ directorate's list sorted by due date.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,44 +18,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from services.operaton import Operaton
+from tests.browser import chromium, screenshots
 from tests.conftest import REPO
 from tests.integration.citizen import body_of, instance_of, submit, wait_mail, wait_status
 from tests.integration.tasklist import person, poll, wait_for_task
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FORM = REPO / "bpmn" / "forms" / "talebi-degerlendir.form"
 WAIT_MS = 30_000
 RESOLUTION = "Çukur sıcak asfaltla dolduruldu; şerit trafiğe açıldı."
 
 
-def _screenshots() -> Path:
-    folder = Path(os.environ.get("DATA_DIR", REPO / ".data")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture()
@@ -126,7 +104,7 @@ def test_staff_complete_the_assessment_in_tasklist(
         return listed if len(shown) >= 2 and shown == sorted(shown, key=datetime.fromisoformat) else None
 
     poll(in_due_date_order, what="Tasklist's list in due-date order", timeout=30)
-    page.screenshot(path=str(_screenshots() / "tasklist-son-tarihe-gore.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / "tasklist-son-tarihe-gore.png"), full_page=True)
 
     # Find the task: search the list by the request's number (the instance's business key).
     page.get_by_placeholder("Görevleri filtrele").click()
@@ -164,12 +142,12 @@ def test_staff_complete_the_assessment_in_tasklist(
     expect(resolution).to_be_visible()
     resolution.locator("textarea").fill(RESOLUTION)
     expect(complete_button).to_be_enabled()
-    page.screenshot(path=str(_screenshots() / "tasklist-talebi-degerlendir-form.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / "tasklist-talebi-degerlendir-form.png"), full_page=True)
     complete_button.click()
 
     # Tasklist drops the task; the engine has moved on to Public Relations' closure check.
     expect(page.locator(f"ol.tasks-list a[href='#/?task={task.id}']")).to_have_count(0)
-    page.screenshot(path=str(_screenshots() / "tasklist-talebi-degerlendir-tamamlandi.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / "tasklist-talebi-degerlendir-tamamlandi.png"), full_page=True)
     next_task = wait_for_task(engine, instance, "kapatma-kontrolu")
     assert next_task.name.startswith(f"Kapatma kontrolü — {tracking}")
     assert engine.tasks(processInstanceId=instance, taskDefinitionKey="talebi-degerlendir") == []

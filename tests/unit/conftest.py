@@ -73,6 +73,25 @@ def database_url() -> str:
     return url
 
 
+def own_database(database_url: str, suffix: str) -> str:
+    """A migrated database beside the test database, for servers and processes a test starts:
+    they commit, and what they store must not reach the tests that roll back (e.g. the shipped
+    texts a worker process loads at start)."""
+    target = make_url(database_url)
+    url = target.set(database=f"{target.database}_{suffix}").render_as_string(hide_password=False)
+    _create_database_if_missing(url)
+    config = Config(str(REPO / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+    return url
+
+
+@pytest.fixture(scope="session")
+def process_database_url(database_url: str) -> str:
+    """The database of the real worker processes unit tests start (see own_database)."""
+    return own_database(database_url, "surec")
+
+
 @pytest.fixture()
 def mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """Our real SMTP mailbox on a free port, storing into a fresh folder: (port, folder)."""

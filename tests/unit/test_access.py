@@ -102,6 +102,19 @@ def test_keys_are_stored_hashed_and_a_revoked_key_is_refused(
     assert "iptal" in refused.json()["detail"]
 
 
+def test_the_limit_is_one_for_all_api_processes(container: Container) -> None:
+    """Two API processes behind a load balancer count against the same bucket (PostgreSQL)."""
+    key = api_keys.create(container.uow, name="iki-surec", channel="mobil", requests_per_minute=2)
+    settings = container.settings.model_copy(update={"api_key_cache_seconds": 0})
+    shared = dataclasses.replace(container, settings=settings)
+    with TestClient(create_app(shared)) as first, TestClient(create_app(shared)) as second:
+        answers = [
+            app.post("/requests", json=_intake("mobil"), headers={"X-API-Key": key}).status_code
+            for app in (first, second, first, second)
+        ]
+    assert answers == [201, 201, 429, 429]
+
+
 def test_each_key_is_rate_limited_with_retry_after(client: TestClient, container: Container) -> None:
     slow = api_keys.create(
         container.uow, name="sosyal-medya-botu", channel="sosyal-medya", requests_per_minute=2

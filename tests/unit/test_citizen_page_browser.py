@@ -7,8 +7,8 @@ WCAG 2.1 AA; screenshots go to <DATA_DIR>/screenshots/citizen-page-*.png."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from alembic import command
-from alembic.config import Config
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -28,7 +26,6 @@ from playwright.sync_api import (
     Route,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 from sqlalchemy import make_url, select
 
@@ -38,24 +35,17 @@ from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.models import CitizenReply, CitizenRequest, RequestPhoto
 from services.web.forms import NUMBERS
+from tests.browser import chromium, screenshots
 from tests.unit.citizen_page import ADDRESS, DESCRIPTION, answer_request, ask_for_information, png
-from tests.unit.conftest import REPO, _create_database_if_missing, free_port
+from tests.unit.conftest import REPO, free_port, own_database
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE = REPO / "tests" / "bpmnlint" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WAIT_MS = 20_000
 PHONE: ViewportSize = {"width": 390, "height": 844}
 _addresses = itertools.count(10)
+# Rate limits live in the database: a run of its own, so a rerun within a minute starts afresh.
+RUN = secrets.token_hex(2)
 
 
 def _settings(database_url: str, folder: Path, mail_port: int, **overrides: Any) -> Settings:
@@ -100,12 +90,7 @@ def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
 @pytest.fixture(scope="module")
 def mail(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     """The page tests' own migrated database, and a real mailbox: (folder, port)."""
-    target = make_url(database_url)
-    url = target.set(database=f"{target.database}_sayfa").render_as_string(hide_password=False)
-    _create_database_if_missing(url)
-    config = Config(str(REPO / "alembic.ini"))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
+    own_database(database_url, "sayfa")
     folder = tmp_path_factory.mktemp("sayfa")
     port = free_port()
     mailbox = start_mailbox(folder / "mailbox", "127.0.0.1", port)
@@ -123,16 +108,10 @@ def server(database_url: str, mail: tuple[Path, int]) -> Iterator[tuple[str, Con
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: make install (npm ci in tests/bpmnlint)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _context(
@@ -144,7 +123,7 @@ def _context(
         locale="tr-TR",
         timezone_id="Europe/Istanbul",
         java_script_enabled=javascript,
-        extra_http_headers={"X-Forwarded-For": address or f"198.51.100.{next(_addresses)}"},
+        extra_http_headers={"X-Forwarded-For": address or f"2001:db8:{RUN}::{next(_addresses)}"},
     )
     context.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)
@@ -183,9 +162,7 @@ def page(browser: Browser, server: tuple[str, Container]) -> Iterator[Page]:
 
 
 def _screenshot(page: Page, name: str) -> None:
-    folder = Path(os.environ.get("DATA_DIR", REPO / ".data")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"citizen-page-{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshots() / f"citizen-page-{name}.png"), full_page=True)
 
 
 def _axe(page: Page, name: str) -> None:

@@ -8,17 +8,19 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import itsdangerous.timed
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.api.app import create_app
+from services.api.rate_limit import TokenBuckets
 from services.bootstrap import Container
-from services.models import CitizenRequest, RequestPhoto
+from services.models import CitizenRequest, RateLimit, RequestPhoto
 from services.web.forms import COOKIE, NUMBERS, FormTokens, normalise_answer
 from tests.unit.citizen_page import (
     ask_for_information,
@@ -359,3 +361,19 @@ def test_a_body_far_over_the_photo_limit_gets_a_turkish_page(container: Containe
     assert refused.headers["content-type"].startswith("text/html")
     assert 'lang="tr"' in refused.text, refused.text
     assert "Fotoğraf en çok 400 KB olabilir" in refused.text, refused.text
+
+
+def test_an_empty_bucket_waits_and_an_idle_one_is_forgotten(container: Container) -> None:
+    buckets = TokenBuckets(container.uow)
+    caller = f"deneme:{uuid.uuid4()}"
+    assert [buckets.take_now(caller, 2) for _ in range(2)] == [0, 0]
+    assert 1 <= buckets.take_now(caller, 2) <= 30  # empty: 2 a minute, one back in 30 s
+    with container.uow() as uow:
+        uow.session.execute(
+            text("UPDATE rate_limits SET at = now() - interval '3 minutes' WHERE caller = :c"), {"c": caller}
+        )
+        uow.commit()
+    assert buckets.forget_idle() >= 1
+    with container.uow() as uow:
+        assert uow.session.get(RateLimit, caller) is None
+    assert buckets.take_now(caller, 2) == 0

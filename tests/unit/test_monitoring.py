@@ -209,7 +209,7 @@ def _get(url: str) -> httpx.Response | None:
 
 
 def test_the_worker_listener_probes_and_metrics_and_sigterm(
-    database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path
+    process_database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path
 ) -> None:
     port, engine_port = free_port(), free_port()
     log = tmp_path / "workers.log"
@@ -218,7 +218,7 @@ def test_the_worker_listener_probes_and_metrics_and_sigterm(
             WORKERS,
             env={
                 **os.environ,
-                "DATABASE_URL": database_url,
+                "DATABASE_URL": process_database_url,
                 # No engine: a port nothing listens on.
                 "ENGINE_REST_URL": f"http://127.0.0.1:{engine_port}/engine-rest",
                 "SMTP_PORT": str(mailbox[0]),
@@ -267,7 +267,7 @@ def test_the_worker_listener_probes_and_metrics_and_sigterm(
 
 
 def test_the_worker_refuses_to_start_on_a_port_in_use(
-    database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path
+    process_database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -277,7 +277,7 @@ def test_the_worker_refuses_to_start_on_a_port_in_use(
             WORKERS,
             env={
                 **os.environ,
-                "DATABASE_URL": database_url,
+                "DATABASE_URL": process_database_url,
                 "ENGINE_REST_URL": f"http://127.0.0.1:{free_port()}/engine-rest",
                 "SMTP_PORT": str(mailbox[0]),
                 "SMPP_PORT": str(smsc.port),
