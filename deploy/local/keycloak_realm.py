@@ -24,6 +24,7 @@ REALM = "belediye"
 REALM_FILE = Path(__file__).with_name("keycloak") / "belediye-realm.json"
 AUDIENCE = "belediye-hizmet-takip"  # services.config Settings.oidc_audience's default
 LOCAL_CLIENT_SECRET = "yerel-operaton-webapps-gizli"  # noqa: S105 - local realm only
+ENGINE_URL = "http://127.0.0.1:8080"  # the local engine (deploy/local/stack.py engine_url)
 ROLE_NAMES = {
     Role.OPERATOR: "Çağrı merkezi operatörü",
     Role.DIRECTORATE_STAFF: "Müdürlük personeli",
@@ -113,9 +114,11 @@ def _clients() -> list[dict[str, Any]]:
             "standardFlowEnabled": True,
             "directAccessGrantsEnabled": False,
             "serviceAccountsEnabled": False,
-            "redirectUris": ["http://127.0.0.1:8080/*"],
+            # Spring Security's OAuth2 login answers on /login/oauth2/code/<registration id>; after
+            # the sign-out at Keycloak the browser goes back to a web app (RP-initiated logout).
+            "redirectUris": [f"{ENGINE_URL}/login/oauth2/code/oidc"],
             "webOrigins": ["+"],
-            "attributes": {"post.logout.redirect.uris": "http://127.0.0.1:8080/*"},
+            "attributes": {"post.logout.redirect.uris": f"{ENGINE_URL}/operaton/app/*"},
             "protocolMappers": _mappers(audience=False),
         },
         {

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import engine, keycloak, processes, versions
+from deploy.local import engine, keycloak, keycloak_realm, processes, versions
 from deploy.local.processes import RunDirs
 from services.config import LOCAL_DATABASE_URL
 
@@ -256,7 +256,11 @@ def start_engine(layout: Layout) -> None:
             # The take listener that records flows for process coverage (tests, kalite-coverage).
             "--belediye.flow-coverage=true",
         ],
-        env={**_engine_datasource(), "SERVER_PORT": str(versions.PORTS["engine_http"])},
+        env={
+            **_engine_datasource(),
+            "SERVER_PORT": str(versions.PORTS["engine_http"]),
+            **(_engine_sso_env(layout) if _keycloak() else {}),
+        },
         cwd=layout.data,
     )
     processes.wait_until(
@@ -267,6 +271,18 @@ def start_engine(layout: Layout) -> None:
         log=dirs.log_file("engine"),
     )
     _say(f"engine      started: Operaton {versions.OPERATON_VERSION} on {engine_url()}")
+
+
+def _engine_sso_env(layout: Layout) -> dict[str, str]:
+    """IDENTITY=keycloak: single sign-on to Tasklist, Cockpit and Admin through the realm's client
+    operaton-webapps (deploy/engine SsoConfiguration, Spring profile oidc). The engine reads the
+    realm's discovery document when it starts, so Keycloak runs first (up)."""
+    return {
+        "SPRING_PROFILES_ACTIVE": "oidc",
+        "OIDC_ISSUER": keycloak.Instance.from_env(layout.data).issuer,
+        "OIDC_CLIENT_ID": "operaton-webapps",
+        "OIDC_CLIENT_SECRET": keycloak_realm.LOCAL_CLIENT_SECRET,
+    }
 
 
 def ensure_engine_identity() -> None:
@@ -299,6 +315,12 @@ def _app_env(layout: Layout) -> dict[str, str]:
     return env
 
 
+def start_keycloak(layout: Layout) -> None:
+    instance = keycloak.Instance.from_env(layout.data)
+    keycloak.start(instance)
+    _say(f"keycloak    running on {instance.url} (issuer {instance.issuer}; sample users, password demo)")
+
+
 def start_ours(layout: Layout) -> None:
     dirs = layout.dirs
     env = _app_env(layout)
@@ -314,9 +336,7 @@ def start_ours(layout: Layout) -> None:
         port = versions.PORTS["smpp"]
         _say(f"smsc        started: SMPP 127.0.0.1:{port}, messages in {layout.data / 'smsc'}")
     if _keycloak():
-        instance = keycloak.Instance.from_env(layout.data)
-        keycloak.start(instance)
-        _say(f"keycloak    running on {instance.url} (issuer {instance.issuer}; sample users, password demo)")
+        start_keycloak(layout)
     elif processes.read_pid(dirs, "identity"):
         _say("identity    already running on http://127.0.0.1:8070")
     else:
@@ -435,6 +455,8 @@ def up() -> None:
     started = time.monotonic()
     user = processes.ensure_service_user()
     start_postgres(layout, user)
+    if _keycloak():
+        start_keycloak(layout)  # before the engine, which signs in through it
     start_engine(layout)
     start_ours(layout)
     _say(
@@ -442,7 +464,8 @@ def up() -> None:
         "  Citizen page   http://127.0.0.1:8000/       (report a request, track it)\n"
         "  API            http://127.0.0.1:8000        (OpenAPI: /docs, health: /health)\n"
         "  Open311        http://127.0.0.1:8000/open311/v2/discovery.json  (key: channel open311)\n"
-        "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sample users, demo)\n"
+        "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sample users, demo"
+        f"{'; signed in at Keycloak' if _keycloak() else ''})\n"
         "  Cockpit        http://127.0.0.1:8080/operaton/app/cockpit/default/   (demo / demo)\n"
         "  Admin          http://127.0.0.1:8080/operaton/app/admin/default/     (demo / demo)\n"
         "  Engine REST    http://127.0.0.1:8080/engine-rest  (HTTP Basic, demo / demo)\n"

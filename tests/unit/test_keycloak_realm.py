@@ -29,3 +29,18 @@ def test_the_realm_has_our_roles_the_api_audience_and_only_the_local_client_allo
         assert mappers["audience"]["included.custom.audience"] == audience
         assert mappers["roles"]["claim.name"] == Settings().oidc_roles_claim
         assert mappers["directorate"]["claim.name"] == Settings().oidc_directorate_claim
+
+
+def test_the_engine_client_sends_the_browser_back_to_the_engines_oauth2_login_and_web_apps() -> None:
+    """Spring Security's OAuth2 login (deploy/engine SsoConfiguration, registration `oidc`)."""
+    realm = json.loads(keycloak_realm.REALM_FILE.read_text(encoding="utf-8"))
+    (client,) = [c for c in realm["clients"] if c["clientId"] == "operaton-webapps"]
+    assert client["redirectUris"] == ["http://127.0.0.1:8080/login/oauth2/code/oidc"]
+    assert client["attributes"]["post.logout.redirect.uris"] == "http://127.0.0.1:8080/operaton/app/*"
+    assert client["standardFlowEnabled"] is True
+    assert client["directAccessGrantsEnabled"] is False
+    mappers = {m["name"]: m["config"] for m in client["protocolMappers"]}
+    # The engine reads user and groups from the ID token (OidcUser), so the claim must be in it.
+    assert mappers["groups"]["claim.name"] == "groups"
+    assert mappers["groups"]["id.token.claim"] == "true"
+    assert mappers["groups"]["full.path"] == "false"

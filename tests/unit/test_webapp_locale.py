@@ -33,6 +33,11 @@ OUR_LOCALES = (
     "    fallbackLocale: 'tr'\n"
     "  },\n"
 )
+# The sign-out script of single sign-on (deploy/engine SsoConfiguration; a no-op without it).
+OUR_SCRIPTS = (
+    "  // Single sign-on (Spring profile oidc): the sign-out also ends the identity provider's session.\n"
+    "  customScripts: ['../belediye/sso-logout'],\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +115,10 @@ def test_config_is_the_shipped_one_with_turkish_by_default(webjar: zipfile.ZipFi
     shipped = _shipped(webjar, f"{app}/scripts/config.js")
     ours = _ours(f"{app}/scripts/config.js")
     assert OUR_LOCALES in ours, f"{app}: the Turkish default is missing"
+    assert OUR_SCRIPTS in ours, f"{app}: the single sign-on sign-out script is missing"
     assert len(SHIPPED_LOCALES_EXAMPLE.findall(shipped)) == 1, f"{app}: shipped config.js changed shape"
-    # Our own header comment and the live locales block aside, the file is the shipped one.
+    # Our own header comment, the live locales block and the sign-out script aside, the file is
+    # the shipped one.
     ours_rest = re.sub(r"\n// Changed for Belediye Hizmet Takip:.*?\n\n", "\n", ours, flags=re.S)
-    assert ours_rest.replace(OUR_LOCALES, "") == SHIPPED_LOCALES_EXAMPLE.sub("", shipped)
+    ours_rest = ours_rest.replace(OUR_LOCALES, "").replace(OUR_SCRIPTS, "")
+    assert ours_rest == SHIPPED_LOCALES_EXAMPLE.sub("", shipped)

@@ -1,0 +1,290 @@
+package belediye.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.operaton.bpm.engine.IdentityService;
+import org.operaton.bpm.engine.ProcessEngine;
+import org.operaton.bpm.engine.ProcessEngineException;
+import org.operaton.bpm.engine.identity.User;
+import org.operaton.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
+import org.operaton.bpm.webapp.impl.security.auth.ContainerBasedAuthenticationFilter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.security.SecurityProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Profile;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.core.io.Resource;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.security.authentication.AuthenticationProvider;
+import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.GrantedAuthority;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
+import org.springframework.security.oauth2.client.oidc.userinfo.OidcUserRequest;
+import org.springframework.security.oauth2.client.oidc.userinfo.OidcUserService;
+import org.springframework.security.oauth2.client.oidc.web.logout.OidcClientInitiatedLogoutSuccessHandler;
+import org.springframework.security.oauth2.client.registration.ClientRegistrationRepository;
+import org.springframework.security.oauth2.client.userinfo.OAuth2UserService;
+import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.oidc.user.DefaultOidcUser;
+import org.springframework.security.oauth2.core.oidc.user.OidcUser;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.HttpStatusEntryPoint;
+import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
+import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
+import org.springframework.security.web.util.matcher.AnyRequestMatcher;
+import org.springframework.security.web.util.matcher.RequestMatcher;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Single sign-on to Tasklist, Cockpit, Admin and Welcome through the municipality's OpenID Connect
+ * provider (locally Keycloak's realm `belediye`, client `operaton-webapps`). Only with the Spring
+ * profile {@code oidc} (application-oidc.yaml); without it Spring Security is not configured at all
+ * and the web apps keep their own password form.
+ *
+ * <ul>
+ *   <li>Spring Security's OAuth2 login guards {@code /operaton/app/**} and {@code /operaton/api/**}:
+ *       a browser without a session goes to the provider, an XHR gets 401.
+ *   <li>Operaton's {@link ContainerBasedAuthenticationFilter} (after Spring Security's filter) then
+ *       makes the engine's web-app authentication of the signed-in principal, by
+ *       {@link SsoAuthenticationProvider}: user id from the {@code preferred_username} claim, groups
+ *       from the {@code groups} claim, so candidate groups and authorizations follow the directory.
+ *   <li>The engine must know the user (Operaton looks the user up before it accepts an
+ *       authentication): the first sign-in creates the engine user with the token's names and
+ *       e-mail and a random password nobody knows (so no password sign-in for staff).
+ *   <li>Break-glass: members of the engine group {@code belediye.sso.break-glass-group} (default
+ *       {@code operaton-admin}, i.e. {@code demo}) sign in with their engine password on Spring
+ *       Security's page {@code /login}, for when the provider is down. Their groups are the
+ *       engine's own memberships. Operaton's own password endpoint is closed.
+ *   <li>The REST API ({@code /engine-rest}, HTTP Basic, {@link RestAuthentication}) is untouched.
+ *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso-logout.js}),
+ *       which ends the session (engine and Spring) and sends the browser to the provider's
+ *       end_session_endpoint with {@code id_token_hint} and {@code post_logout_redirect_uri}.
+ * </ul>
+ */
+@Configuration
+@Profile("oidc")
+public class SsoConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(SsoConfiguration.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The registration in application-oidc.yaml; the provider's redirect URI ends with it. */
+  static final String REGISTRATION = "oidc";
+
+  /** Authorities carrying an engine group (from the groups claim); SsoAuthenticationProvider reads them. */
+  static final String GROUP_AUTHORITY_PREFIX = "ENGINE_GROUP_";
+
+  private static RequestMatcher path(String pattern) {
+    return PathPatternRequestMatcher.withDefaults().matcher(pattern);
+  }
+
+  @Bean
+  public SecurityFilterChain webappSingleSignOn(
+      HttpSecurity http,
+      ClientRegistrationRepository registrations,
+      OAuth2UserService<OidcUserRequest, OidcUser> engineUsers,
+      ProcessEngine engine,
+      @Value("${belediye.sso.break-glass-group:operaton-admin}") String breakGlassGroup,
+      @Value("${belediye.sso.post-logout-path:/operaton/app/tasklist/default/}") String postLogoutPath)
+      throws Exception {
+    OidcClientInitiatedLogoutSuccessHandler logout = new LogoutToProvider(registrations);
+    logout.setPostLogoutRedirectUri("{baseUrl}" + postLogoutPath);
+    logout.setDefaultTargetUrl("/login?logout"); // a break-glass session has no provider to leave
+
+    http.authorizeHttpRequests(requests -> requests
+            // Operaton's password sign-in would give a second, password-based identity: closed.
+            .requestMatchers(path("/operaton/api/admin/auth/user/*/login/*")).denyAll()
+            .requestMatchers(path("/operaton/app/**"), path("/operaton/api/**")).authenticated()
+            // /engine-rest (HTTP Basic in RestAuthentication), /, /login, probes: as before.
+            .anyRequest().permitAll())
+        .oauth2Login(login -> login.userInfoEndpoint(info -> info.oidcUserService(engineUsers)))
+        .formLogin(form -> form.defaultSuccessUrl("/operaton/app/", false))
+        .authenticationProvider(new BreakGlass(engine.getIdentityService(), breakGlassGroup))
+        .logout(out -> out.logoutSuccessHandler(logout))
+        .exceptionHandling(errors -> errors
+            .defaultAuthenticationEntryPointFor(new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED), path("/operaton/api/**"))
+            .defaultAuthenticationEntryPointFor(
+                new LoginUrlAuthenticationEntryPoint("/oauth2/authorization/" + REGISTRATION), AnyRequestMatcher.INSTANCE))
+        // Operaton's CsrfPreventionFilter guards /operaton/api, REST is Basic without a session.
+        // /logout needs no token: the session cookie is SameSite=Lax, so no other site can post
+        // it. Spring Security's token stays on the break-glass form (/login).
+        .csrf(csrf -> csrf.ignoringRequestMatchers(
+            path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout")));
+    return http.build();
+  }
+
+  /** Operaton's container-based authentication, right after Spring Security's filter chain. */
+  @Bean
+  public FilterRegistrationBean<ContainerBasedAuthenticationFilter> webappAuthenticationFromToken() {
+    FilterRegistrationBean<ContainerBasedAuthenticationFilter> registration =
+        new FilterRegistrationBean<>(new ContainerBasedAuthenticationFilter());
+    registration.setName("webapp-authentication-from-token");
+    registration.addInitParameter(
+        ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM, SsoAuthenticationProvider.class.getName());
+    registration.addUrlPatterns("/operaton/app/*", "/operaton/api/*");
+    registration.setOrder(SecurityProperties.DEFAULT_FILTER_ORDER + 1);
+    return registration;
+  }
+
+  /** The provider's user, named by the username claim, with the groups claim as engine-group authorities. */
+  @Bean
+  public OAuth2UserService<OidcUserRequest, OidcUser> engineUsers(
+      ProcessEngine engine,
+      @Value("${belediye.sso.username-claim:preferred_username}") String usernameClaim,
+      @Value("${belediye.sso.groups-claim:groups}") String groupsClaim) {
+    OidcUserService standard = new OidcUserService();
+    IdentityService identity = engine.getIdentityService();
+    return request -> {
+      OidcUser signedIn = standard.loadUser(request);
+      String userId = signedIn.getClaimAsString(usernameClaim);
+      if (userId == null || userId.isBlank()) {
+        throw refused("the token has no " + usernameClaim + " claim");
+      }
+      List<String> groups = Objects.requireNonNullElse(signedIn.getClaimAsStringList(groupsClaim), List.of());
+      Set<GrantedAuthority> authorities = new LinkedHashSet<>(signedIn.getAuthorities());
+      groups.forEach(group -> authorities.add(new SimpleGrantedAuthority(GROUP_AUTHORITY_PREFIX + group)));
+      provision(identity, userId, signedIn);
+      log.info("single sign-on: {} with engine groups {}", userId, groups);
+      return new DefaultOidcUser(authorities, signedIn.getIdToken(), signedIn.getUserInfo(), usernameClaim);
+    };
+  }
+
+  /** The engine user of a first sign-in, or its names and e-mail brought up to date. */
+  static void provision(IdentityService identity, String userId, OidcUser signedIn) {
+    try {
+      User user = identity.createUserQuery().userId(userId).singleResult();
+      boolean created = user == null;
+      if (created) {
+        user = identity.newUser(userId);
+        // No password anyone knows. Not none: Operaton 1.0.3 fails with a NullPointerException
+        // (HTTP 500) when HTTP Basic names a user without a password, instead of refusing (401).
+        user.setPassword(unguessable());
+      }
+      String first = Objects.requireNonNullElse(signedIn.getGivenName(), userId);
+      String last = Objects.requireNonNullElse(signedIn.getFamilyName(), "");
+      String email = signedIn.getEmail();
+      if (created || !Objects.equals(first, user.getFirstName()) || !Objects.equals(last, user.getLastName())
+          || !Objects.equals(email, user.getEmail())) {
+        user.setFirstName(first);
+        user.setLastName(last);
+        user.setEmail(email);
+        identity.saveUser(user);
+      }
+    } catch (ProcessEngineException e) {
+      // e.g. a user name the engine's id pattern refuses (general-resource-whitelist-pattern)
+      throw refused("the engine does not accept the user " + userId + ": " + e.getMessage());
+    }
+  }
+
+  private static String unguessable() {
+    byte[] secret = new byte[32];
+    RANDOM.nextBytes(secret);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+  }
+
+  private static OAuth2AuthenticationException refused(String why) {
+    log.warn("single sign-on refused: {}", why);
+    return new OAuth2AuthenticationException(new OAuth2Error("engine_user_refused", why, null), why);
+  }
+
+  /**
+   * RP-initiated logout: the provider's end_session_endpoint with id_token_hint and
+   * post_logout_redirect_uri. To the web apps' script (Accept: application/json) as JSON
+   * {"location": ...}: Operaton's Content-Security-Policy ({@code form-action 'self'}) blocks a
+   * form whose answer redirects to another origin, but not the script's own navigation.
+   */
+  static final class LogoutToProvider extends OidcClientInitiatedLogoutSuccessHandler {
+    LogoutToProvider(ClientRegistrationRepository registrations) {
+      super(registrations);
+    }
+
+    @Override
+    public void onLogoutSuccess(HttpServletRequest request, HttpServletResponse response, Authentication signedOut)
+        throws IOException, ServletException {
+      String accept = Objects.requireNonNullElse(request.getHeader(HttpHeaders.ACCEPT), "");
+      if (!accept.contains(MediaType.APPLICATION_JSON_VALUE)) {
+        super.onLogoutSuccess(request, response, signedOut);
+        return;
+      }
+      String location = determineTargetUrl(request, response, signedOut);
+      response.setStatus(HttpServletResponse.SC_OK);
+      response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+      response.setHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+      response.getWriter().write(JSON.writeValueAsString(Map.of("location", location)));
+    }
+  }
+
+  /** The break-glass sign-in on /login: the engine's password check, for one group only. */
+  static final class BreakGlass implements AuthenticationProvider {
+    private final IdentityService identity;
+    private final String group;
+
+    BreakGlass(IdentityService identity, String group) {
+      this.identity = identity;
+      this.group = group;
+    }
+
+    @Override
+    public Authentication authenticate(Authentication attempt) {
+      String userId = attempt.getName();
+      String password = String.valueOf(attempt.getCredentials());
+      // checkPassword counts failed attempts and locks the user like Operaton's own form does.
+      boolean valid;
+      try {
+        valid = identity.checkPassword(userId, password);
+      } catch (RuntimeException e) { // a user without a password (see provision) fails, not refuses
+        valid = false;
+      }
+      boolean allowed = identity.createGroupQuery().groupMember(userId).groupId(group).count() > 0;
+      if (!valid || !allowed) {
+        throw new BadCredentialsException("not a break-glass administrator");
+      }
+      log.warn("break-glass sign-in of {} (password, without the identity provider)", userId);
+      return UsernamePasswordAuthenticationToken.authenticated(userId, null, new ArrayList<>());
+    }
+
+    @Override
+    public boolean supports(Class<?> type) {
+      return UsernamePasswordAuthenticationToken.class.isAssignableFrom(type);
+    }
+  }
+
+  /**
+   * The web apps' config.js loads {@code ../belediye/sso-logout.js}; with single sign-on it is this
+   * script (the header's sign-out posts to /logout), otherwise the empty module of the same name.
+   */
+  @RestController
+  @Profile("oidc")
+  static class SsoLogoutScript {
+    private final Resource script = new ClassPathResource("belediye/sso-logout.js");
+
+    @GetMapping("/operaton/app/belediye/sso-logout.js")
+    ResponseEntity<Resource> script() {
+      return ResponseEntity.ok().contentType(MediaType.valueOf("text/javascript")).body(script);
+    }
+  }
+}
