@@ -81,8 +81,9 @@ def engine() -> Iterator[Operaton]:
 def sso_engine(engine: Operaton) -> str:
     """The engine answers Tasklist with the provider's sign-in, not its own password form."""
     response = httpx.get(TASKLIST, follow_redirects=False, timeout=10)
-    assert response.status_code == 302, f"{TASKLIST}: {response.status_code}; is the profile oidc on?"
-    assert response.headers["location"].endswith("/oauth2/authorization/oidc"), response.headers
+    # The page that keeps the address's fragment and goes on to /oauth2/authorization/oidc.
+    assert response.status_code == 401, f"{TASKLIST}: {response.status_code}; is the profile oidc on?"
+    assert "location.replace('/oauth2/authorization/oidc')" in response.text, response.text
     discovery = httpx.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10)
     assert discovery.status_code == 200, f"no Keycloak at {ISSUER}"
     return ENGINE
@@ -165,17 +166,19 @@ def test_staff_sign_in_to_tasklist_at_keycloak_with_the_tokens_groups_and_sign_o
         for g in (OWN_GROUP, OTHER_GROUP)
     )
 
-    # Tasklist sends the browser to Keycloak's sign-in page.
-    page.goto(TASKLIST)
+    # A mail's link to the task: Tasklist sends the browser to Keycloak's sign-in page.
+    page.goto(f"{TASKLIST}#/?task={own}")
     _keycloak_sign_in_page(page)
     page.screenshot(path=str(shots / "engine-sso-keycloak-giris.png"), full_page=True)
     page.locator("#username").fill(USER)
     page.locator("#password").fill("demo")
     page.locator("#kc-login").click()
 
-    # Back in Tasklist as that person: the header names them.
+    # Back in Tasklist as that person, at the task the link named: the header names them.
     page.wait_for_url(f"{TASKLIST}**")
     expect(page.get_by_text(USER_NAME).first).to_be_visible()
+    expect(page.locator(".task-details h2.task")).to_contain_text(f"SSO denemesi {OWN_GROUP}")
+    assert f"task={own}" in page.url, page.url
 
     # The engine's authentication is the token's: the user and Tasklist's access, which only the
     # groups of the token give (the engine user has no memberships).
@@ -198,8 +201,6 @@ def test_staff_sign_in_to_tasklist_at_keycloak_with_the_tokens_groups_and_sign_o
     assert visible is not None and visible.status_code == 200, visible
     assert {t["id"] for t in visible.json()} == {own}
     assert other not in {t["id"] for t in visible.json()}
-    page.goto(f"{TASKLIST}#/?task={own}")
-    expect(page.locator(".task-details h2.task")).to_contain_text(f"SSO denemesi {OWN_GROUP}")
     page.screenshot(path=str(shots / "engine-sso-tasklist.png"), full_page=True)
 
     # The same sign-in opens the other web apps (single sign-on; Welcome lists what is allowed).
@@ -228,6 +229,28 @@ def test_staff_sign_in_to_tasklist_at_keycloak_with_the_tokens_groups_and_sign_o
     assert after is not None and after.status_code == 401, after
     page.goto(TASKLIST)
     _keycloak_sign_in_page(page)
+
+
+def test_an_administrator_of_the_directory_opens_cockpit_and_admin(sso_engine: str, page: Page) -> None:
+    """`yonetici` is in the realm's group operaton-admin: Cockpit and Admin open without a password
+    of the engine's, the groups of the token give the administrators' authorizations."""
+    page.goto(f"{ENGINE}/operaton/app/cockpit/default/")
+    _keycloak_sign_in_page(page)
+    page.locator("#username").fill("yonetici")
+    page.locator("#password").fill("demo")
+    page.locator("#kc-login").click()
+    page.wait_for_url(f"{ENGINE}/operaton/app/cockpit/default/**")
+    expect(page.get_by_text("Sistem Yöneticisi").first).to_be_visible()
+    me = _web_app_api(page, "admin/auth/user/default")
+    assert me is not None and me.status_code == 200, me
+    assert me.json()["userId"] == "yonetici"
+    assert {"admin", "cockpit", "tasklist"} <= set(me.json()["authorizedApps"])
+    deployments = _web_app_api(page, "engine/engine/default/deployment/count")
+    assert deployments is not None and deployments.status_code == 200, deployments
+    page.screenshot(path=str(screenshots() / "engine-sso-cockpit.png"), full_page=True)
+    page.goto(f"{ENGINE}/operaton/app/admin/default/#/users")
+    expect(page.locator("table").first).to_be_visible()  # the user list: an administrator's view
+    page.screenshot(path=str(screenshots() / "engine-sso-admin.png"), full_page=True)
 
 
 def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: str, page: Page) -> None:

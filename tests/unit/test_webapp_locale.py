@@ -36,7 +36,7 @@ OUR_LOCALES = (
 # The sign-out script of single sign-on (deploy/engine SsoConfiguration; a no-op without it).
 OUR_SCRIPTS = (
     "  // Single sign-on (Spring profile oidc): the sign-out also ends the identity provider's session.\n"
-    "  customScripts: ['../belediye/sso-logout'],\n"
+    "  customScripts: ['../belediye/sso'],\n"
 )
 
 

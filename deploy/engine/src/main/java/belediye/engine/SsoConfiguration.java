@@ -38,6 +38,7 @@ import org.springframework.security.authentication.BadCredentialsException;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.core.Authentication;
+import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.core.GrantedAuthority;
 import org.springframework.security.core.authority.SimpleGrantedAuthority;
 import org.springframework.security.oauth2.client.oidc.userinfo.OidcUserRequest;
@@ -51,7 +52,7 @@ import org.springframework.security.oauth2.core.oidc.user.DefaultOidcUser;
 import org.springframework.security.oauth2.core.oidc.user.OidcUser;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
-import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
+import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
@@ -66,7 +67,8 @@ import org.springframework.web.bind.annotation.RestController;
  *
  * <ul>
  *   <li>Spring Security's OAuth2 login guards {@code /operaton/app/**} and {@code /operaton/api/**}:
- *       a browser without a session goes to the provider, an XHR gets 401.
+ *       a browser without a session goes to the provider (keeping the address's fragment), an
+ *       XHR gets 401.
  *   <li>Operaton's {@link ContainerBasedAuthenticationFilter} (after Spring Security's filter) then
  *       makes the engine's web-app authentication of the signed-in principal, by
  *       {@link SsoAuthenticationProvider}: user id from the {@code preferred_username} claim, groups
@@ -79,7 +81,7 @@ import org.springframework.web.bind.annotation.RestController;
  *       Security's page {@code /login}, for when the provider is down. Their groups are the
  *       engine's own memberships. Operaton's own password endpoint is closed.
  *   <li>The REST API ({@code /engine-rest}, HTTP Basic, {@link RestAuthentication}) is untouched.
- *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso-logout.js}),
+ *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso.js}),
  *       which ends the session (engine and Spring) and sends the browser to the provider's
  *       end_session_endpoint with {@code id_token_hint} and {@code post_logout_redirect_uri}.
  * </ul>
@@ -127,8 +129,7 @@ public class SsoConfiguration {
         .logout(out -> out.logoutSuccessHandler(logout))
         .exceptionHandling(errors -> errors
             .defaultAuthenticationEntryPointFor(new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED), path("/operaton/api/**"))
-            .defaultAuthenticationEntryPointFor(
-                new LoginUrlAuthenticationEntryPoint("/oauth2/authorization/" + REGISTRATION), AnyRequestMatcher.INSTANCE))
+            .defaultAuthenticationEntryPointFor(new SignInKeepingTheFragment(), AnyRequestMatcher.INSTANCE))
         // Operaton's CsrfPreventionFilter guards /operaton/api, REST is Basic without a session.
         // /logout needs no token: the session cookie is SameSite=Lax, so no other site can post
         // it. Spring Security's token stays on the break-glass form (/login).
@@ -238,6 +239,34 @@ public class SsoConfiguration {
     }
   }
 
+  /**
+   * A browser without a session goes to the provider through this page rather than a bare
+   * redirect: the web apps' addresses carry the view in the fragment
+   * ({@code …/tasklist/default/#/?task=…}, the links in our mails), which no server sees and
+   * which the provider's sign-in form drops. The page keeps it in the tab's sessionStorage;
+   * belediye/sso.js puts it back once the web app has opened.
+   */
+  static final class SignInKeepingTheFragment implements AuthenticationEntryPoint {
+    private static final String PAGE = """
+        <!doctype html>
+        <html lang="tr"><head><meta charset="utf-8"><title>Oturum açılıyor…</title></head>
+        <body><script>
+        if (location.hash.length > 2) sessionStorage.setItem('belediye.sso.fragment', location.hash);
+        location.replace('/oauth2/authorization/%s');
+        </script><noscript><a href="/oauth2/authorization/%s">Oturum açın</a></noscript></body></html>
+        """.formatted(REGISTRATION, REGISTRATION);
+
+    @Override
+    public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException why)
+        throws IOException {
+      response.setStatus(HttpServletResponse.SC_UNAUTHORIZED);
+      response.setContentType(MediaType.TEXT_HTML_VALUE);
+      response.setCharacterEncoding("UTF-8");
+      response.setHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+      response.getWriter().write(PAGE);
+    }
+  }
+
   /** The break-glass sign-in on /login: the engine's password check, for one group only. */
   static final class BreakGlass implements AuthenticationProvider {
     private final IdentityService identity;
@@ -274,15 +303,16 @@ public class SsoConfiguration {
   }
 
   /**
-   * The web apps' config.js loads {@code ../belediye/sso-logout.js}; with single sign-on it is this
-   * script (the header's sign-out posts to /logout), otherwise the empty module of the same name.
+   * The web apps' config.js loads {@code ../belediye/sso.js}; with single sign-on it is this
+   * script (the fragment back after the sign-in; the header's sign-out posts to /logout),
+   * otherwise the empty module of the same name.
    */
   @RestController
   @Profile("oidc")
   static class SsoLogoutScript {
-    private final Resource script = new ClassPathResource("belediye/sso-logout.js");
+    private final Resource script = new ClassPathResource("belediye/sso.js");
 
-    @GetMapping("/operaton/app/belediye/sso-logout.js")
+    @GetMapping("/operaton/app/belediye/sso.js")
     ResponseEntity<Resource> script() {
       return ResponseEntity.ok().contentType(MediaType.valueOf("text/javascript")).body(script);
     }

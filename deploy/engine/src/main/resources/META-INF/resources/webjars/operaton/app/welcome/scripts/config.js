@@ -18,7 +18,7 @@
 // Changed for Belediye Hizmet Takip: the web app speaks Turkish by default (locales below; the
 // translation is locales/tr.json next to this folder). Everything else is Operaton 1.0.3's shipped
 // scripts/config.js as it was; tests/unit/test_webapp_locale.py checks both against the served jar.
-// customScripts loads ../belediye/sso-logout.js: a no-op, unless the engine runs with single sign-on
+// customScripts loads ../belediye/sso.js: a no-op, unless the engine runs with single sign-on
 // (profile oidc), when the sign-out also signs out at the identity provider (SsoConfiguration).
 
 export default {
@@ -55,7 +55,7 @@ export default {
     fallbackLocale: 'tr'
   },
   // Single sign-on (Spring profile oidc): the sign-out also ends the identity provider's session.
-  customScripts: ['../belediye/sso-logout'],
+  customScripts: ['../belediye/sso'],
   // links: [
   //   {
   //     label: 'Angular.js Docs',
