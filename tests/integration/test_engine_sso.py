@@ -264,6 +264,7 @@ def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: st
     page.locator("input[name=username]").fill("demo")
     page.locator("input[name=password]").fill("demo")
     page.locator("button[type=submit]").click()
+    page.wait_for_url(f"{ENGINE}/operaton/app/**")  # signed in: on to the web apps
     page.goto(f"{ENGINE}/operaton/app/admin/default/")
     expect(page.get_by_text("Sistem Yöneticisi").first).to_be_visible()  # demo (application.yaml)
     me = poll(

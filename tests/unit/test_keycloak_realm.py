@@ -44,3 +44,18 @@ def test_the_engine_client_sends_the_browser_back_to_the_engines_oauth2_login_an
     assert mappers["groups"]["claim.name"] == "groups"
     assert mappers["groups"]["id.token.claim"] == "true"
     assert mappers["groups"]["full.path"] == "false"
+
+
+def test_the_stack_starts_the_engine_with_single_sign_on_at_the_realms_engine_client() -> None:
+    """IDENTITY=keycloak: deploy/local/stack.py gives the engine the profile oidc, the realm's
+    issuer and the secret the realm file gives operaton-webapps (application-oidc.yaml reads them)."""
+    from deploy.local import keycloak, stack
+
+    env = stack._engine_sso_env(stack.Layout.from_env())
+    realm = json.loads(keycloak_realm.REALM_FILE.read_text(encoding="utf-8"))
+    (client,) = [c for c in realm["clients"] if c["clientId"] == env["OIDC_CLIENT_ID"]]
+    assert env["SPRING_PROFILES_ACTIVE"] == "oidc"
+    assert env["OIDC_CLIENT_ID"] == "operaton-webapps"
+    assert env["OIDC_CLIENT_SECRET"] == client["secret"]
+    assert env["OIDC_ISSUER"] == keycloak.Instance.from_env().issuer
+    assert env["OIDC_ISSUER"].endswith(f"/realms/{realm['realm']}")

@@ -53,6 +53,7 @@ import org.springframework.security.oauth2.core.oidc.user.OidcUser;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
@@ -117,7 +118,12 @@ public class SsoConfiguration {
     logout.setPostLogoutRedirectUri("{baseUrl}" + postLogoutPath);
     logout.setDefaultTargetUrl("/login?logout"); // a break-glass session has no provider to leave
 
-    http.authorizeHttpRequests(requests -> requests
+    // After the sign-in, back to the web app page asked for: never to one of its XHRs.
+    HttpSessionRequestCache pages = new HttpSessionRequestCache();
+    pages.setRequestMatcher(path("/operaton/app/**"));
+
+    http.requestCache(cache -> cache.requestCache(pages))
+        .authorizeHttpRequests(requests -> requests
             // Operaton's password sign-in would give a second, password-based identity: closed.
             .requestMatchers(path("/operaton/api/admin/auth/user/*/login/*")).denyAll()
             .requestMatchers(path("/operaton/app/**"), path("/operaton/api/**")).authenticated()
