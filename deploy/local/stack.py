@@ -136,6 +136,10 @@ def start_postgres(layout: Layout, user: str | None) -> None:
             str(sockets),
             "-c",
             "listen_addresses=127.0.0.1",
+            # Every engine node holds its pool of 20 (Hikari keeps it full), every API and worker
+            # process up to 20: four of each in the cluster mode pass the default 100.
+            "-c",
+            "max_connections=300",
         ],
         user=user,
     )

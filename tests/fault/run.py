@@ -12,7 +12,8 @@ integration should — it
 3. kill -9s a worker process and starts it again;
 4. restarts PostgreSQL (fast shutdown, then start; the engine's database is on it too).
 With two engine nodes it first measures how long a waiting long poll takes to see a new task made
-on its own node and on the other (tests/fault/long_poll.py).
+on its own node and on the other (tests/fault/long_poll.py). Timers due before and around the
+first fault must each fire exactly once, on whichever node (tests/fault/timers.py).
 Afterwards, from our database, the engine and the mailbox (tests/bench/checks.py): every accepted
 request exists once, has exactly one `birim-istek` process instance in the engine's history
 (started by its own outbox row), that instance's open "Talebi değerlendir" task, one sent
@@ -54,6 +55,7 @@ from services.config import get_settings
 from services.operaton import Operaton
 from tests.bench.checks import Correctness, Mailbox, StoredRequest, judge, payload, stored_requests
 from tests.fault import long_poll
+from tests.fault.timers import TimerFigures, Timers
 
 WORKERS_READY = "workers started against"  # workers/main.py logs it once it polls
 
@@ -89,6 +91,7 @@ class Figures:
     duration_s: float = 0.0
     topology: dict[str, int] = field(default_factory=dict)
     long_poll: dict[str, Any] = field(default_factory=dict)
+    timers: dict[str, Any] = field(default_factory=dict)
 
 
 class Channel:
@@ -288,6 +291,9 @@ def main() -> None:
         "--settle", type=float, default=20.0, help="seconds of traffic before/after each fault"
     )
     parser.add_argument("--drain", type=float, default=600.0, help="most seconds to wait for the backlog")
+    parser.add_argument(
+        "--timers", type=int, default=100, help="timers per batch (one before, one around the first fault)"
+    )
     parser.add_argument("--api", default="http://127.0.0.1:8000")
     parser.add_argument(
         "--check", metavar="PREFIX", help="only check the requests whose channel reference starts so"
@@ -325,12 +331,24 @@ def main() -> None:
             run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             prefix = f"FAULT-{run_id}-"
             mailbox = Mailbox(settings.mailbox_dir, datetime.now(UTC) - timedelta(seconds=1))
+            timers = Timers(engine)
             channel = _inject_faults(
-                args, layout, topology, key_name=f"fault-{run_id}", prefix=prefix, figures=figures
+                args,
+                layout,
+                topology,
+                key_name=f"fault-{run_id}",
+                prefix=prefix,
+                figures=figures,
+                timers=timers,
             )
             accepted = set(channel.accepted)
             _say(f"traffic stopped: {channel.sent} requests, {len(accepted)} accepted; draining")
             _drain(database, mailbox, prefix, accepted, args.drain)
+            if timers.due:
+                # A timer a killed node had locked runs elsewhere once that lock expires (5 min).
+                _say("timers: waiting for every one to have fired")
+                timers.wait(timeout_s=420)
+                figures.timers = asdict(timers.check())
             figures.sent, figures.posts = channel.sent, channel.posts
             figures.refused_then_retried, figures.rejected = channel.retried, channel.rejected
             figures.accepted = len(accepted)
@@ -364,6 +382,7 @@ def _inject_faults(
     key_name: str,
     prefix: str,
     figures: Figures,
+    timers: Timers,
 ) -> Channel:
     """Traffic on, each fault in turn with `--settle` seconds of traffic around it, traffic off."""
     settings = get_settings()
@@ -377,7 +396,13 @@ def _inject_faults(
     try:
         traffic.start()
         _say(f"traffic: {args.rate:g} requests/s as {prefix}<n>")
-        time.sleep(args.settle)
+        settle_started = time.monotonic()
+        if args.timers:
+            settle = timedelta(seconds=args.settle)
+            timers.start(args.timers, timedelta(seconds=5), settle - timedelta(seconds=2))
+            timers.start(args.timers, settle - timedelta(seconds=1), settle + timedelta(seconds=5))
+            _say(f"timers: {2 * args.timers} due before and around the first fault")
+        time.sleep(max(0.0, args.settle - (time.monotonic() - settle_started)))
         for name, inject in faults(topology):
             fault = Fault(name=name, injected_at=time.time())
             t0 = time.monotonic()
@@ -441,6 +466,8 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
                 f"accepted posts {fault.longest_acceptance_gap_s:.1f} s",
             )
         )
+    if figures.timers:
+        rows.append(("timers", TimerFigures(**figures.timers).summary()))
     if figures.long_poll:
         polls = long_poll.LongPollFigures(**figures.long_poll)
         rows.append(("long poll, task on the same node", polls.summary(polls.same_node_ms)))
@@ -463,6 +490,8 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
         print("correctness: " + ", ".join(f"{k} {v}" for k, v in problems.items()))
     if figures.lost or figures.duplicated or figures.unfinished:
         raise SystemExit("FAILED RUN: lost, duplicated or unfinished requests")
+    if figures.timers and (figures.timers["fired_twice_or_more"] or figures.timers["not_fired"]):
+        raise SystemExit("FAILED RUN: a timer fired twice or not at all")
     if figures.never_accepted or figures.rejected:
         raise SystemExit("FAILED RUN: a request was never accepted")
 
