@@ -65,12 +65,14 @@ lint: $(PY_STAMP) $(NODE_STAMP) $(HELM_STAMP)
 	cd $(NODE_DIR) && npm test --silent && npm run --silent validate-templates
 
 ## Benchmark against the running stack (`make up` first); never part of `make test`.
-## Options: make bench ARGS="--requests 2000 --concurrency 16" or ARGS="--rate 50 --duration 60"
+## Options: make bench ARGS="--requests 2000 --concurrency 16" or ARGS="--rate 50 --duration 60";
+## ARGS="--scale --requests 1000" compares 1 and 2 engine nodes × 1 and 2 worker processes.
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.run $(ARGS)
 
 ## Fault test against the running stack (`make up` first; it kills and restarts the engine,
-## a worker process and PostgreSQL); never part of `make test`. Options: ARGS="--rate 4 --settle 20"
+## a worker process and PostgreSQL; with ENGINE_NODES=2 / API_PROCESSES=2 one node and one API
+## process); never part of `make test`. Options: ARGS="--rate 4 --settle 20"
 fault: $(PY_STAMP)
 	$(PY) -m tests.fault.run $(ARGS)
 

@@ -15,6 +15,8 @@ from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from services import metrics
 from services.config import Settings
@@ -148,7 +150,7 @@ async def deliver_once(
     if message_id is None:
         return False
     smsc_message_ids = await deliver(message_id)
-    await asyncio.to_thread(_mark_sent, uow_factory, idempotency_key, smsc_message_ids)
+    await asyncio.to_thread(_record_sent, uow_factory, idempotency_key, smsc_message_ids)
     if smsc_message_ids:
         # In a transaction of its own after that commit: receipts that came first (services.sms_receipts).
         await asyncio.to_thread(settle_notification, uow_factory, idempotency_key)
@@ -178,6 +180,7 @@ def _reserve(
 def _mark_sent(
     uow_factory: UnitOfWorkFactory, idempotency_key: str, smsc_message_ids: Sequence[str] | None
 ) -> None:
+    """Record that the server accepted the message under this key."""
     with uow_factory() as uow:
         row = uow.session.scalar(select(Notification).where(Notification.idempotency_key == idempotency_key))
         assert row is not None
@@ -185,3 +188,21 @@ def _mark_sent(
         if smsc_message_ids:
             row.smsc_message_ids = list(smsc_message_ids)
         uow.commit()
+
+
+# Once the server has accepted a message, this record is all that stands between it and a second
+# send: a database away for a moment (a restart, a fail-over) is waited for here, instead of the
+# task failing and being delivered again to send it once more (found by `make fault` on the
+# cluster: four mails twice after a PostgreSQL restart).
+RECORD_SENT_FOR_S = 120.0
+
+_record_sent = retry(
+    retry=retry_if_exception_type(OperationalError),
+    wait=wait_exponential(multiplier=0.5, max=10),
+    stop=stop_after_delay(RECORD_SENT_FOR_S),
+    before_sleep=lambda state: log.warning(
+        "notification sent but not recorded yet (database away), trying again: attempt %d",
+        state.attempt_number,
+    ),
+    reraise=True,
+)(_mark_sent)

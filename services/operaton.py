@@ -335,6 +335,12 @@ def _unavailable(error: httpx.TransportError, path: str) -> EngineUnavailable:
     return EngineUnavailable(f"{type(error).__name__} calling {path}", maybe_processed=not never_arrived)
 
 
+# How the engine words a call its own database failed under (connections cut by a restart or a
+# fail-over): like the web server's error page, the engine could not work, the call may be tried
+# again. Its log has the cause; a deterministic mistake never reads so.
+DATABASE_AWAY = "An exception occurred in the persistence layer"
+
+
 def _refusal(response: httpx.Response, path: str) -> EngineRefused | EngineUnavailable:
     """The engine's REST API words its own refusals ({"type", "message"}); a 5xx without that
     shape is the web server's error page: the engine could not work at all (its database
@@ -344,9 +350,10 @@ def _refusal(response: httpx.Response, path: str) -> EngineRefused | EngineUnava
     except ValueError:
         body = None
     kind = str(body.get("type", "")) if isinstance(body, dict) else ""
-    if response.status_code >= 500 and not kind:
+    message = _message(response)
+    if response.status_code >= 500 and (not kind or message.startswith(DATABASE_AWAY)):
         return EngineUnavailable(f"HTTP {response.status_code} calling {path}", maybe_processed=True)
-    return EngineRefused(response.status_code, _message(response), kind)
+    return EngineRefused(response.status_code, message, kind)
 
 
 def _message(response: httpx.Response) -> str:

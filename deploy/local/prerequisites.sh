@@ -9,6 +9,8 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v javac >/dev/null || ls /usr/lib/jvm/*/bin/javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || missing+=(postgresql)
+# HAProxy: the load balancer of the local cluster mode (ENGINE_NODES / API_PROCESSES > 1) and its test.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # Headless Chromium for the browser tests (Tasklist), driven by Playwright.
 command -v chromium >/dev/null || missing+=(chromium)
 # DejaVu Sans carries the Turkish letters of the PDF reports (REPORT_FONT_PATH).

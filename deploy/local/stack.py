@@ -14,6 +14,7 @@ import contextlib
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local import engine, keycloak, keycloak_realm, processes, versions
+from deploy.local.cluster import BALANCER_STATS_PORT, Member, Topology, TopologyInvalid, balancer_config
 from deploy.local.processes import RunDirs
 from services.config import LOCAL_DATABASE_URL
 
@@ -134,6 +136,10 @@ def start_postgres(layout: Layout, user: str | None) -> None:
             str(sockets),
             "-c",
             "listen_addresses=127.0.0.1",
+            # Every engine node holds its pool of 20 (Hikari keeps it full), every API and worker
+            # process up to 20: four of each in the cluster mode pass the default 100.
+            "-c",
+            "max_connections=300",
         ],
         user=user,
     )
@@ -233,21 +239,26 @@ def _ensure_engine_database() -> None:
 
 
 def engine_url() -> str:
+    """Where clients reach the engine: the one node, or the balancer in front of the nodes."""
     return f"http://127.0.0.1:{versions.PORTS['engine_http']}"
 
 
-def start_engine(layout: Layout) -> None:
-    """Operaton with REST, Tasklist, Cockpit and Admin on port 8080, ready when REST answers."""
+def start_engine(layout: Layout, node: Member | None = None) -> None:
+    """One Operaton node with REST, Tasklist, Cockpit and Admin (the one-node stack's on port
+    8080), ready when its REST answers. Nodes of a cluster are identical: same database, each
+    with its job executor; only the ports and the name it reports its metrics under differ."""
+    node = node or Topology().engines[0]
     dirs = layout.dirs
-    if processes.read_pid(dirs, "engine"):
-        _say(f"engine      already running on {engine_url()}")
+    url = f"http://127.0.0.1:{node.port}"
+    if processes.read_pid(dirs, node.name):
+        _say(f"{node.name:<11} already running on {url}")
         return
     jar = engine.build(layout.opt)
     java = engine.find_java()
     _ensure_engine_database()
     processes.spawn(
         dirs,
-        "engine",
+        node.name,
         [
             str(java),
             *os.environ.get("ENGINE_JAVA_OPTS", "-Xms256m -Xmx1g -Duser.timezone=Europe/Istanbul").split(),
@@ -258,19 +269,59 @@ def start_engine(layout: Layout) -> None:
         ],
         env={
             **_engine_datasource(),
-            "SERVER_PORT": str(versions.PORTS["engine_http"]),
+            "SERVER_PORT": str(node.port),
+            "ENGINE_MANAGEMENT_PORT": str(node.probe_port),
+            # The name the node reports its metrics and telemetry under: one per node.
+            "OPERATON_BPM_GENERICPROPERTIES_PROPERTIES_HOSTNAME": node.name,
             **(_engine_sso_env(layout) if _keycloak() else {}),
         },
         cwd=layout.data,
     )
     processes.wait_until(
-        "Engine",
-        lambda: processes.http_ok(f"{engine_url()}/engine-rest/version", auth=("demo", "demo")),
+        node.name,
+        lambda: processes.http_ok(f"{url}/engine-rest/version", auth=("demo", "demo")),
         timeout=180,
-        alive=lambda: processes.read_pid(dirs, "engine") is not None,
-        log=dirs.log_file("engine"),
+        alive=lambda: processes.read_pid(dirs, node.name) is not None,
+        log=dirs.log_file(node.name),
     )
-    _say(f"engine      started: Operaton {versions.OPERATON_VERSION} on {engine_url()}")
+    _say(f"{node.name:<11} started: Operaton {versions.OPERATON_VERSION} on {url}")
+
+
+def start_balancer(layout: Layout, topology: Topology) -> None:
+    """HAProxy in front of the engine nodes and/or the API processes (deploy/local/haproxy.cfg.j2)."""
+    dirs = layout.dirs
+    if processes.read_pid(dirs, "balancer"):
+        _say("balancer    already running")
+        return
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        raise RuntimeError("HAProxy is not installed: run `bash deploy/local/prerequisites.sh` as root")
+    config = dirs.run / "haproxy.cfg"
+    dirs.run.mkdir(parents=True, exist_ok=True)
+    config.write_text(balancer_config(topology))
+    checked = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+    if checked.returncode:
+        raise RuntimeError(f"HAProxy refused {config}: {checked.stderr or checked.stdout}")
+    processes.spawn(dirs, "balancer", [haproxy, "-db", "-f", str(config)], cwd=layout.data)
+    stats = f"http://127.0.0.1:{BALANCER_STATS_PORT}/metrics"
+    processes.wait_until(
+        "Balancer",
+        lambda: processes.http_ok(stats),
+        timeout=30,
+        alive=lambda: processes.read_pid(dirs, "balancer") is not None,
+        log=dirs.log_file("balancer"),
+    )
+    parts = (("engine", topology.engine_nodes), ("API", topology.api_processes))
+    fronted = " and the ".join(part for part, copies in parts if copies > 1)
+    _say(f"balancer    started: HAProxy in front of the {fronted} (page {stats.removesuffix('metrics')})")
+    if topology.engine_nodes > 1:
+        processes.wait_until(
+            "Balanced engine",
+            lambda: processes.http_ok(f"{engine_url()}/engine-rest/version", auth=("demo", "demo")),
+            timeout=30,
+            alive=lambda: processes.read_pid(dirs, "balancer") is not None,
+            log=dirs.log_file("balancer"),
+        )
 
 
 def _engine_sso_env(layout: Layout) -> dict[str, str]:
@@ -358,23 +409,37 @@ def start_ours(layout: Layout) -> None:
     _say(f"keys        local channel keys in {local_channel_keys(layout)}")
     ensure_engine_identity()
     subprocess.run([_python_bin("kalite-deploy")], check=True, cwd=REPO, env={**os.environ, **env})
-    if processes.read_pid(dirs, "api"):
-        _say("api         already running on http://127.0.0.1:8000")
-    else:
-        processes.spawn(dirs, "api", [_python_bin("kalite-api")], env=env, cwd=REPO)
-        processes.wait_until(
-            "API",
-            lambda: processes.http_ok("http://127.0.0.1:8000/health"),
-            timeout=60,
-            alive=lambda: processes.read_pid(dirs, "api") is not None,
-            log=dirs.log_file("api"),
-        )
-        _say("api         started on http://127.0.0.1:8000 (OpenAPI at /docs)")
-    if processes.read_pid(dirs, "workers"):
-        _say("workers     already running")
-    else:
-        start_workers(layout)
-        _say("workers     started")
+    _start_api_and_workers(layout, Topology.started(dirs.run))
+
+
+def _start_api_and_workers(layout: Layout, topology: Topology) -> None:
+    for member in topology.apis:
+        start_api(layout, member, behind_balancer=topology.api_processes > 1)
+    for member in topology.workers:
+        start_workers(layout, member)
+
+
+def start_api(layout: Layout, member: Member | None = None, *, behind_balancer: bool = False) -> None:
+    """One API process (the one-node stack's on port 8000), ready when its /health is green."""
+    member = member or Topology().apis[0]
+    dirs = layout.dirs
+    url = f"http://127.0.0.1:{member.port}"
+    if processes.read_pid(dirs, member.name):
+        _say(f"{member.name:<11} already running on {url}")
+        return
+    env = {**_app_env(layout), "API_PORT": str(member.port)}
+    if behind_balancer:
+        # The citizen page's limits count callers by the address the balancer passes on.
+        env["TRUSTED_PROXIES"] = '["127.0.0.1"]'
+    processes.spawn(dirs, member.name, [_python_bin("kalite-api")], env=env, cwd=REPO)
+    processes.wait_until(
+        member.name,
+        lambda: processes.http_ok(f"{url}/health"),
+        timeout=60,
+        alive=lambda: processes.read_pid(dirs, member.name) is not None,
+        log=dirs.log_file(member.name),
+    )
+    _say(f"{member.name:<11} started on {url} (OpenAPI at /docs)")
 
 
 def start_mailbox(layout: Layout) -> None:
@@ -406,12 +471,20 @@ def start_smsc(layout: Layout) -> None:
     )
 
 
-def start_workers(layout: Layout) -> None:
+def start_workers(layout: Layout, member: Member | None = None) -> None:
+    """One worker process (its probes and metrics on member.port); the engine is reached at
+    ENGINE_REST_URL, the balancer when the engine has nodes."""
+    member = member or Topology().workers[0]
     dirs = layout.dirs
-    processes.spawn(dirs, "workers", [_python_bin("kalite-workers")], env=_app_env(layout), cwd=REPO)
+    if processes.read_pid(dirs, member.name):
+        _say(f"{member.name:<11} already running")
+        return
+    env = {**_app_env(layout), "WORKER_HTTP_PORT": str(member.port)}
+    processes.spawn(dirs, member.name, [_python_bin("kalite-workers")], env=env, cwd=REPO)
     time.sleep(2)
-    if processes.read_pid(dirs, "workers") is None:
-        raise RuntimeError(f"Workers exited during start-up; see {dirs.log_file('workers')}")
+    if processes.read_pid(dirs, member.name) is None:
+        raise RuntimeError(f"Workers exited during start-up; see {dirs.log_file(member.name)}")
+    _say(f"{member.name:<11} started (health and metrics on http://127.0.0.1:{member.port})")
 
 
 def local_channel_keys(layout: Layout) -> Path:
@@ -453,12 +526,18 @@ def local_channel_keys(layout: Layout) -> Path:
 def up() -> None:
     layout = Layout.from_env()
     started = time.monotonic()
+    topology = _topology_to_start(layout)
     user = processes.ensure_service_user()
     start_postgres(layout, user)
     if _keycloak():
         start_keycloak(layout)  # before the engine, which signs in through it
-    start_engine(layout)
+    # One node after the other: the first creates or upgrades the engine's schema alone.
+    for node in topology.engines:
+        start_engine(layout, node)
+    if topology.balanced:
+        start_balancer(layout, topology)
     start_ours(layout)
+    shape = f"  Shape          {topology.describe()}; HAProxy page http://127.0.0.1:{BALANCER_STATS_PORT}/\n"
     _say(
         f"\nReady in {time.monotonic() - started:.0f} s.\n"
         "  Citizen page   http://127.0.0.1:8000/       (report a request, track it)\n"
@@ -473,13 +552,76 @@ def up() -> None:
         f"  Channel keys   {layout.data / 'secrets' / 'channel-keys.json'} (header X-API-Key)\n"
         f"  Mailbox        SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}\n"
         f"  SMS centre     SMPP 127.0.0.1:{versions.PORTS['smpp']}, messages in {layout.data / 'smsc'}\n"
+        f"{shape if topology.balanced or topology.worker_processes > 1 else ''}"
         f"  Logs           {layout.dirs.logs}\n"
     )
 
 
+def _topology_to_start(layout: Layout) -> Topology:
+    """The shape ENGINE_NODES, API_PROCESSES and WORKER_PROCESSES ask for; a running stack of
+    another shape must be stopped first (its processes hold the ports)."""
+    try:
+        wanted = Topology.from_env()
+    except TopologyInvalid as error:
+        raise SystemExit(str(error)) from None
+    running = Topology.started(layout.dirs.run)
+    if wanted != running and _running(layout):
+        raise SystemExit(
+            f"The stack runs as {running.describe()}; `make down` first to start it as {wanted.describe()}"
+        )
+    wanted.save(layout.dirs.run)
+    return wanted
+
+
+# Stopped in this order: callers before what they call, PostgreSQL last.
+STOP_ORDER = (
+    "workers",
+    "api",
+    "balancer",
+    "identity",
+    keycloak.NAME,
+    "smsc",
+    "mailbox",
+    "engine",
+    "postgres",
+)
+
+
+def _part(name: str) -> str:
+    """The part a process belongs to: engine-2 → engine."""
+    stem, _, number = name.rpartition("-")
+    return stem if number.isdigit() else name
+
+
+def _running(layout: Layout) -> list[str]:
+    """Every process of the stack with a live pid file, in STOP_ORDER (numbered copies by number)."""
+    names = {path.stem for path in layout.dirs.run.glob("*.pid")}
+
+    def order(name: str) -> tuple[int, str]:
+        part = _part(name)
+        return (STOP_ORDER.index(part) if part in STOP_ORDER else len(STOP_ORDER), name)
+
+    return [name for name in sorted(names, key=order) if processes.read_pid(layout.dirs, name)]
+
+
+def reshape(layout: Layout, topology: Topology) -> None:
+    """Start the engine nodes, the balancer, the API and the worker processes again in another
+    shape (`make bench --scale`); PostgreSQL, the mailbox, the SMS centre and the identity
+    provider keep running."""
+    for name in _running(layout):
+        if _part(name) in ("workers", "api", "balancer", "engine"):
+            processes.stop(layout.dirs, name, timeout=90)
+    topology.save(layout.dirs.run)
+    for node in topology.engines:
+        start_engine(layout, node)
+    if topology.balanced:
+        start_balancer(layout, topology)
+    _start_api_and_workers(layout, topology)
+
+
 def down() -> None:
     layout = Layout.from_env()
-    for name in ("workers", "api", "identity", keycloak.NAME, "smsc", "mailbox", "engine", "postgres"):
+    for name in _running(layout):
         # PostgreSQL's SIGTERM is a "smart" shutdown that can wait minutes for a spread
         # checkpoint; SIGINT is its "fast" shutdown: clients out, one checkpoint, clean exit.
         sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
@@ -489,9 +631,19 @@ def down() -> None:
 
 def status() -> int:
     layout = Layout.from_env()
+    topology = Topology.started(layout.dirs.run)
+    names = [
+        "postgres",
+        *(node.name for node in topology.engines),
+        *(["balancer"] if topology.balanced else []),
+        "mailbox",
+        "smsc",
+        keycloak.NAME if _keycloak() else "identity",
+        *(member.name for member in topology.apis),
+        *(member.name for member in topology.workers),
+    ]
     all_up = True
-    identity = keycloak.NAME if _keycloak() else "identity"
-    for name in ("postgres", "engine", "mailbox", "smsc", identity, "api", "workers"):
+    for name in names:
         pid = processes.read_pid(layout.dirs, name)
         all_up &= pid is not None or (name == "postgres" and bool(os.environ.get("DATABASE_URL")))
         _say(f"{name:<11} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")

@@ -16,6 +16,9 @@ Runs against the stack `make up` started (never part of `make test`). Phases:
    engine's CPU share, growth of our database and the engine's; every request stored once, one
    `birim-istek` instance each (the engine's history, by business key, started by the request's
    outbox row), its open staff task, one notification, one mail (tests/bench/checks.py).
+`--scale` runs all of it once per shape — 1 and 2 engine nodes × 1 and 2 worker processes, one API
+process — restarting the engine nodes, the balancer, the API and the workers between shapes
+(deploy.local.stack.reshape) and putting the stack back as it was; then the shapes side by side.
 Prints a table and writes JSON under <data>/bench/. A lost, duplicated or unfinished request
 exits non-zero; the targets (ours ÷ ceiling ≥ 0.8, intake p99 < 100 ms at 50 req/s, RSS < 150 MB
 per Python process) are printed, not asserted.
@@ -28,6 +31,7 @@ import asyncio
 import json
 import os
 import socket
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +47,8 @@ from sqlalchemy import Engine, create_engine
 from tqdm import tqdm
 
 from deploy.local import processes
-from deploy.local.stack import ENGINE_DATABASE, Layout
+from deploy.local.cluster import Topology
+from deploy.local.stack import ENGINE_DATABASE, Layout, reshape
 from services import api_keys
 from services.bootstrap import bootstrap
 from services.config import Settings, get_settings
@@ -105,6 +110,7 @@ class Figures:
     notifications: int = 0
     mails: int = 0
     correctness: dict[str, Any] = field(default_factory=dict)
+    topology: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- 1. the engine's ceiling
@@ -124,9 +130,11 @@ class Ceiling:
     engine_cpu_share: float
 
 
-async def ceiling(settings: Settings, layout: Layout, run_id: str, n: int, concurrency: int) -> Ceiling:
+async def ceiling(
+    settings: Settings, layout: Layout, run_id: str, n: int, concurrency: int, *, workers: int = 1
+) -> Ceiling:
     """The engine's own rate for this shape: our engine client starts, our worker runtime with
-    no-op handlers completes."""
+    no-op handlers completes (`workers` of them, polling side by side as worker processes do)."""
     engine = Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password)
     engine.deploy(CEILING_PROCESS, [CEILING_DIAGRAM], source="make bench")
     started: dict[str, float] = {}
@@ -143,15 +151,18 @@ async def ceiling(settings: Settings, layout: Layout, run_id: str, n: int, concu
         done.setdefault(v.bench_id, time.perf_counter())
         return {}
 
-    client = ExternalTasks(
-        settings.engine_rest_url,
-        settings.engine_username,
-        settings.engine_password,
-        worker_id=f"bench-tavan@{socket.gethostname()}:{os.getpid()}",
-        poll_timeout_ms=int(settings.worker_poll_seconds * 1000),
-    )
-    worker = Worker(client, [router], max_tasks=settings.worker_max_tasks)
-    working = asyncio.create_task(worker.work())
+    clients = [
+        ExternalTasks(
+            settings.engine_rest_url,
+            settings.engine_username,
+            settings.engine_password,
+            worker_id=f"bench-tavan@{socket.gethostname()}:{os.getpid()}:{i}",
+            poll_timeout_ms=int(settings.worker_poll_seconds * 1000),
+        )
+        for i in range(workers)
+    ]
+    runners = [Worker(client, [router], max_tasks=settings.worker_max_tasks) for client in clients]
+    working = [asyncio.create_task(runner.work()) for runner in runners]
     loop = asyncio.get_running_loop()
     threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-start")
     limit = asyncio.Semaphore(concurrency)
@@ -177,8 +188,8 @@ async def ceiling(settings: Settings, layout: Layout, run_id: str, n: int, concu
                 tqdm.write(f"ceiling: start {bench_id} failed: {error}")
 
     ids = [f"bench-{run_id}-{i}" for i in range(n)]
-    engine_pid = processes.read_pid(layout.dirs, "engine")
-    cpu_before = _cpu_seconds(engine_pid)
+    engine_pids = _engine_pids(layout)
+    cpu_before = _cpu_seconds(engine_pids)
     t0 = time.perf_counter()
     try:
         with tqdm(total=n, desc="ceiling", unit="inst", mininterval=1) as bar:
@@ -189,11 +200,13 @@ async def ceiling(settings: Settings, layout: Layout, run_id: str, n: int, concu
             await starting
             bar.update(len(done) - bar.n)
         wall = time.perf_counter() - t0
-        cpu_share = (_cpu_seconds(engine_pid) - cpu_before) / (wall * (os.cpu_count() or 1))
+        cpu_share = (_cpu_seconds(engine_pids) - cpu_before) / (wall * (os.cpu_count() or 1))
     finally:
-        await worker.stop()
-        await working
-        await client.close()
+        for runner in runners:
+            await runner.stop()
+        await asyncio.gather(*working)
+        for client in clients:
+            await client.close()
         threads.shutdown()
 
     # The last handler has returned; its task's completion ends the instance a moment later.
@@ -271,14 +284,22 @@ async def intake(
 # ---------------------------------------------------------------- resources
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _engine_pids(layout: Layout) -> list[int]:
+    """The engine's JVMs: the one node, or every node of the shape `make up` started."""
+    nodes = Topology.started(layout.dirs.run).engines
+    return [pid for node in nodes if (pid := processes.read_pid(layout.dirs, node.name))]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -316,22 +337,106 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=int, default=100, help="ceiling instances run first and not counted (JIT warm-up)"
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="run once per shape: 1 and 2 engine nodes × 1 and 2 worker processes (restarts them)",
+    )
     args = parser.parse_args()
-
     settings = get_settings()
     layout = Layout.from_env()
     _health(args.api)
+    if not args.scale:
+        figures, verdict = measure(args, settings, layout)
+        sys.exit(report(figures, verdict, layout.data / "bench"))
+    sys.exit(scale(args, settings, layout))
+
+
+# The shapes `--scale` compares: (engine nodes, worker processes); one API process throughout, so
+# that the engine and the workers are what changes.
+SHAPES = ((1, 1), (1, 2), (2, 1), (2, 2))
+
+
+def scale(args: argparse.Namespace, settings: Settings, layout: Layout) -> int:
+    """One run per shape, the stack reshaped between them and put back as it was afterwards."""
+    before = Topology.started(layout.dirs.run)
+    results: list[Figures] = []
+    failures = 0
+    try:
+        for nodes, workers in SHAPES:
+            shape = Topology(engine_nodes=nodes, api_processes=1, worker_processes=workers)
+            tqdm.write(f"\n=== {shape.describe()}")
+            if Topology.started(layout.dirs.run) != shape:
+                reshape(layout, shape)
+            _health(args.api)
+            figures, verdict = measure(args, settings, layout)
+            failures += report(figures, verdict, layout.data / "bench")
+            results.append(figures)
+    finally:
+        if Topology.started(layout.dirs.run) != before:
+            tqdm.write(f"\nputting the stack back: {before.describe()}")
+            reshape(layout, before)
+    compare(results, layout.data / "bench")
+    return 1 if failures else 0
+
+
+def compare(results: list[Figures], folder: Path) -> None:
+    """The shapes side by side."""
+    path = folder / f"bench-scale-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps([asdict(f) for f in results], indent=2, ensure_ascii=False))
+    head = (
+        "engine nodes",
+        "workers",
+        "ceiling inst/s",
+        "intake req/s",
+        "e2e inst/s",
+        "e2e p95 ms",
+        "engine CPU",
+    )
+    rows = [
+        (
+            str(f.topology["engine_nodes"]),
+            str(f.topology["worker_processes"]),
+            f"{f.ceiling_instances_per_s:.1f}",
+            f"{f.intake_requests_per_s:.1f}",
+            f"{f.e2e_instances_per_s:.1f}",
+            f"{f.e2e_p95_ms:.0f}",
+            f"{f.engine_cpu_share:.0%}",
+        )
+        for f in results
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    print(f"\nscaling on {os.cpu_count()} cores")
+    for line in (head, *rows):
+        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+    print(f"written to {path}")
+
+
+def measure(args: argparse.Namespace, settings: Settings, layout: Layout) -> tuple[Figures, Correctness]:
+    """One run of the four phases against the stack as it is."""
     database = create_engine(settings.database_url)
     total = int(args.rate * args.duration) if args.rate else args.requests
     mode = f"rate {args.rate:g}/s for {args.duration:.0f} s" if args.rate else "as fast as possible"
-    figures = Figures(requests=total, concurrency=args.concurrency, mode=mode)
+    shape = Topology.started(layout.dirs.run)
+    figures = Figures(requests=total, concurrency=args.concurrency, mode=mode, topology=asdict(shape))
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
     # 1. The ceiling, as many instances as the run has requests, as fast as the engine takes them,
     # after a warm-up the engine's JIT needs (a cold engine runs its first seconds far slower).
     if args.warmup:
-        asyncio.run(ceiling(settings, layout, f"{run_id}-warmup", args.warmup, args.concurrency))
-    top = asyncio.run(ceiling(settings, layout, run_id, total, args.concurrency))
+        asyncio.run(
+            ceiling(
+                settings,
+                layout,
+                f"{run_id}-warmup",
+                args.warmup,
+                args.concurrency,
+                workers=shape.worker_processes,
+            )
+        )
+    top = asyncio.run(
+        ceiling(settings, layout, run_id, total, args.concurrency, workers=shape.worker_processes)
+    )
     figures.ceiling_instances, figures.ceiling_completed = top.instances, top.completed
     figures.ceiling_start_errors = top.start_errors
     figures.ceiling_instances_per_s = top.per_s
@@ -341,8 +446,8 @@ def main() -> None:
     # 2. Intake, as a web integration of its own with a limit it never reaches.
     databases = _databases(database)
     db_before = database_sizes(database, databases)
-    engine_pid = processes.read_pid(layout.dirs, "engine")
-    cpu_before, wall_before = _cpu_seconds(engine_pid), time.perf_counter()
+    engine_pids = _engine_pids(layout)
+    cpu_before, wall_before = _cpu_seconds(engine_pids), time.perf_counter()
     prefix = f"BENCH-{run_id}-"
     references = [f"{prefix}{i}" for i in range(total)]
     mailbox = Mailbox(settings.mailbox_dir, since=datetime.now(UTC) - timedelta(seconds=1))
@@ -381,7 +486,7 @@ def main() -> None:
                 tqdm.write("end to end: gave up waiting (no progress for 3 minutes, or 15 minutes in all)")
                 break
             time.sleep(1)
-    cpu_after, wall_after = _cpu_seconds(engine_pid), time.perf_counter()
+    cpu_after, wall_after = _cpu_seconds(engine_pids), time.perf_counter()
 
     sent_at = {p.reference: p.sent_at for p in posts}
     e2e: list[float] = []
@@ -401,9 +506,9 @@ def main() -> None:
         figures.ratio_to_ceiling = figures.e2e_instances_per_s / figures.ceiling_instances_per_s
 
     # 4. Resources and correctness.
-    for name in (*PYTHON_PROCESSES, "engine"):
-        if pid := processes.read_pid(layout.dirs, name):
-            figures.peak_rss_mb[name] = round(_peak_rss_mb(pid), 1)
+    for member in (*shape.apis, *shape.workers, *shape.engines):
+        if pid := processes.read_pid(layout.dirs, member.name):
+            figures.peak_rss_mb[member.name] = round(_peak_rss_mb(pid), 1)
     figures.engine_cpu_share = (cpu_after - cpu_before) / ((wall_after - wall_before) * (os.cpu_count() or 1))
     db_after = database_sizes(database, databases)
     growth = {name: (db_after[name] - db_before.get(name, 0)) / 1024 / 1024 for name in db_after}
@@ -428,16 +533,17 @@ def main() -> None:
     figures.instances, figures.staff_tasks = verdict.instances, verdict.staff_tasks
     figures.notifications, figures.mails = verdict.notifications, verdict.mails
     figures.correctness = asdict(verdict)
+    return figures, verdict
 
-    report(figures, verdict, layout.data / "bench")
 
-
-def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
+def report(figures: Figures, verdict: Correctness, folder: Path) -> int:
+    """Print and keep the run's figures; 1 when the run failed (lost, duplicated, unfinished)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(asdict(figures), indent=2, ensure_ascii=False))
     rss = figures.peak_rss_mb
     rows = [
+        ("stack", Topology(**figures.topology).describe()),
         ("requests / concurrency / mode", f"{figures.requests} / {figures.concurrency} / {figures.mode}"),
         (
             "engine ceiling (no-op workers)",
@@ -484,7 +590,7 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     print(f"\nwritten to {path}")
-    over = [k for k in PYTHON_PROCESSES if rss.get(k, 0) >= 150]
+    over = [k for k, mb in rss.items() if k.startswith(PYTHON_PROCESSES) and mb >= 150]
     if over:
         print(f"note: peak RSS over the 150 MB target: {', '.join(over)}")
     problems = {
@@ -495,9 +601,12 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
     if problems:
         print("correctness: " + ", ".join(f"{k} {v}" for k, v in problems.items()))
     if figures.lost or figures.duplicated or figures.unfinished or figures.intake_errors:
-        raise SystemExit("FAILED RUN: lost, duplicated or unfinished requests")
+        print("FAILED RUN: lost, duplicated or unfinished requests")
+        return 1
     if figures.ceiling_completed < figures.ceiling_instances:
-        raise SystemExit("FAILED RUN: the ceiling's instances did not all complete")
+        print("FAILED RUN: the ceiling's instances did not all complete")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,9 +5,15 @@ Runs against the stack `make up` started (never part of `make test`; it kills an
 stack's parts), traffic on 127.0.0.1 only, bounded in time. While a channel posts requests at a
 steady rate — retrying a refused or unanswered post with the same channel reference, as an
 integration should — it
-1. kill -9s the engine (Operaton: one Java process) and starts it again;
-2. kill -9s the worker process and starts it again;
-3. restarts PostgreSQL (fast shutdown, then start; the engine's database is on it too).
+1. kill -9s the engine (Operaton: one Java process), or with ENGINE_NODES=2 one engine node while
+   the other serves through the balancer, and starts it again;
+2. with API_PROCESSES=2, kill -9s one API process (the balancer sends the posts to the other) and
+   starts it again;
+3. kill -9s a worker process and starts it again;
+4. restarts PostgreSQL (fast shutdown, then start; the engine's database is on it too).
+With two engine nodes it first measures how long a waiting long poll takes to see a new task made
+on its own node and on the other (tests/fault/long_poll.py). Timers due before and around the
+first fault must each fire exactly once, on whichever node (tests/fault/timers.py).
 Afterwards, from our database, the engine and the mailbox (tests/bench/checks.py): every accepted
 request exists once, has exactly one `birim-istek` process instance in the engine's history
 (started by its own outbox row), that instance's open "Talebi değerlendir" task, one sent
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -32,6 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +47,16 @@ import httpx
 from sqlalchemy import Engine, create_engine
 
 from deploy.local import processes
-from deploy.local.stack import Layout, start_engine, start_postgres, start_workers
+from deploy.local.cluster import Member, Topology
+from deploy.local.stack import Layout, start_api, start_engine, start_postgres, start_workers
 from services import api_keys
 from services.bootstrap import bootstrap
 from services.config import get_settings
 from services.operaton import Operaton
 from tests.bench.checks import Correctness, Mailbox, StoredRequest, judge, payload, stored_requests
+from tests.fault import long_poll
+from tests.fault.timers import TimerFigures, Timers
 
-STACK_PARTS = ("engine", "workers", "postgres")
 WORKERS_READY = "workers started against"  # workers/main.py logs it once it polls
 
 
@@ -56,6 +66,7 @@ class Fault:
     injected_at: float = 0.0  # epoch seconds
     healthy_after_s: float = 0.0  # restarted, the API's /health green and the workers up again
     recovered_s: float | None = None  # until a request received after the fault reached its directorate
+    longest_acceptance_gap_s: float = 0.0  # the channel's longest wait between two accepted posts
 
 
 @dataclass
@@ -78,6 +89,9 @@ class Figures:
     correctness: dict[str, Any] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     duration_s: float = 0.0
+    topology: dict[str, int] = field(default_factory=dict)
+    long_poll: dict[str, Any] = field(default_factory=dict)
+    timers: dict[str, Any] = field(default_factory=dict)
 
 
 class Channel:
@@ -87,6 +101,7 @@ class Channel:
     def __init__(self, api_url: str, key: str, prefix: str, rate: float) -> None:
         self.api_url, self.key, self.prefix, self.rate = api_url, key, prefix, rate
         self.accepted: dict[str, str] = {}  # channel reference → tracking number
+        self.accepted_at: list[float] = []  # epoch seconds of each acceptance
         self.sent = 0
         self.posts = 0
         self.retried = 0
@@ -103,6 +118,7 @@ class Channel:
                 response = await client.post("/requests", json=body)
                 if response.status_code in (200, 201):
                     self.accepted[reference] = response.json()["trackingNumber"]
+                    self.accepted_at.append(time.time())
                     return
                 if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                     self.rejected += 1
@@ -142,16 +158,21 @@ def _kill9(layout: Layout, name: str) -> None:
         time.sleep(0.1)
 
 
-def _engine_fault(layout: Layout) -> None:
-    _kill9(layout, "engine")
-    start_engine(layout)
+def _engine_fault(layout: Layout, node: Member) -> None:
+    _kill9(layout, node.name)
+    start_engine(layout, node)
 
 
-def _worker_fault(layout: Layout) -> None:
-    log = layout.dirs.log_file("workers")
+def _api_fault(layout: Layout, member: Member) -> None:
+    _kill9(layout, member.name)
+    start_api(layout, member, behind_balancer=True)
+
+
+def _worker_fault(layout: Layout, member: Member) -> None:
+    log = layout.dirs.log_file(member.name)
     offset = log.stat().st_size if log.exists() else 0
-    _kill9(layout, "workers")
-    start_workers(layout)
+    _kill9(layout, member.name)
+    start_workers(layout, member)
     _wait(
         "the new worker process polling",
         lambda: WORKERS_READY in _read_from(log, offset),
@@ -165,11 +186,25 @@ def _database_fault(layout: Layout) -> None:
     start_postgres(layout, processes.ensure_service_user())
 
 
-FAULTS: tuple[tuple[str, Callable[[Layout], None]], ...] = (
-    ("engine kill -9 + restart", _engine_fault),
-    ("worker kill -9 + restart", _worker_fault),
-    ("PostgreSQL restart", _database_fault),
-)
+def faults(topology: Topology) -> list[tuple[str, Callable[[Layout], None]]]:
+    """The faults for the stack's shape, in order: the first copy of a part is the one killed."""
+    node, api, worker = topology.engines[0], topology.apis[0], topology.workers[0]
+    chosen: list[tuple[str, Callable[[Layout], None]]] = []
+    if topology.engine_nodes > 1:
+        chosen.append((f"engine node {node.name} kill -9 + restart", partial(_engine_fault, node=node)))
+    else:
+        chosen.append(("engine kill -9 + restart", partial(_engine_fault, node=node)))
+    if topology.api_processes > 1:
+        chosen.append((f"API process {api.name} kill -9 + restart", partial(_api_fault, member=api)))
+    name = f"worker process {worker.name}" if topology.worker_processes > 1 else "worker"
+    chosen.append((f"{name} kill -9 + restart", partial(_worker_fault, member=worker)))
+    chosen.append(("PostgreSQL restart", _database_fault))
+    return chosen
+
+
+def _stack_parts(topology: Topology) -> list[str]:
+    members = (*topology.engines, *topology.apis, *topology.workers)
+    return ["postgres", *(m.name for m in members), *(["balancer"] if topology.balanced else [])]
 
 
 def _read_from(path: Path, offset: int) -> str:
@@ -196,9 +231,17 @@ def _api_healthy(api_url: str) -> bool:
         return False
 
 
-def _healthy(api_url: str, layout: Layout) -> bool:
-    """The API's /health green (our database and the engine answer) and the workers running."""
-    return _api_healthy(api_url) and processes.read_pid(layout.dirs, "workers") is not None
+def _healthy(api_url: str, layout: Layout, topology: Topology) -> bool:
+    """The API's /health green (our database and the engine answer) and every process of the
+    stack's shape running again."""
+    running = all(processes.read_pid(layout.dirs, name) for name in _stack_parts(topology))
+    return running and _api_healthy(api_url)
+
+
+def _longest_gap(accepted_at: list[float], start: float, end: float) -> float:
+    """The longest time between two acceptances in [start, end] (its edges count as acceptances)."""
+    times = [start, *sorted(t for t in accepted_at if start < t < end), end]
+    return max(b - a for a, b in itertools.pairwise(times))
 
 
 # ---------------------------------------------------------------- the checks
@@ -248,6 +291,9 @@ def main() -> None:
         "--settle", type=float, default=20.0, help="seconds of traffic before/after each fault"
     )
     parser.add_argument("--drain", type=float, default=600.0, help="most seconds to wait for the backlog")
+    parser.add_argument(
+        "--timers", type=int, default=100, help="timers per batch (one before, one around the first fault)"
+    )
     parser.add_argument("--api", default="http://127.0.0.1:8000")
     parser.add_argument(
         "--check", metavar="PREFIX", help="only check the requests whose channel reference starts so"
@@ -256,9 +302,10 @@ def main() -> None:
 
     settings = get_settings()
     layout = Layout.from_env()
+    topology = Topology.started(layout.dirs.run)
     database = create_engine(settings.database_url, pool_pre_ping=True)
     engine = Operaton(settings.engine_rest_url, settings.engine_username, settings.engine_password)
-    figures = Figures(rate=args.rate)
+    figures = Figures(rate=args.rate, topology=asdict(topology))
     started = time.monotonic()
     try:
         if args.check:
@@ -271,17 +318,37 @@ def main() -> None:
             accepted = {r.channel_reference for r in rows}
             figures.sent = figures.accepted = len(accepted)
         else:
-            missing = [name for name in STACK_PARTS if processes.read_pid(layout.dirs, name) is None]
+            parts = _stack_parts(topology)
+            missing = [name for name in parts if processes.read_pid(layout.dirs, name) is None]
             if missing or not _api_healthy(args.api):
                 what = ", ".join(missing) or "API /health"
                 raise SystemExit(f"the stack is not up and healthy ({what}): `make up` first")
+            _say(f"stack: {topology.describe()}")
+            if topology.engine_nodes > 1:
+                _say("long polling: a task made on one node, a poll waiting on the same or the other node")
+                polls = long_poll.measure(topology.engines, poll_timeout_s=settings.worker_poll_seconds)
+                figures.long_poll = asdict(polls)
             run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             prefix = f"FAULT-{run_id}-"
             mailbox = Mailbox(settings.mailbox_dir, datetime.now(UTC) - timedelta(seconds=1))
-            channel = _inject_faults(args, layout, key_name=f"fault-{run_id}", prefix=prefix, figures=figures)
+            timers = Timers(engine)
+            channel = _inject_faults(
+                args,
+                layout,
+                topology,
+                key_name=f"fault-{run_id}",
+                prefix=prefix,
+                figures=figures,
+                timers=timers,
+            )
             accepted = set(channel.accepted)
             _say(f"traffic stopped: {channel.sent} requests, {len(accepted)} accepted; draining")
             _drain(database, mailbox, prefix, accepted, args.drain)
+            if timers.due:
+                # A timer a killed node had locked runs elsewhere once that lock expires (5 min).
+                _say("timers: waiting for every one to have fired")
+                timers.wait(timeout_s=420)
+                figures.timers = asdict(timers.check())
             figures.sent, figures.posts = channel.sent, channel.posts
             figures.refused_then_retried, figures.rejected = channel.retried, channel.rejected
             figures.accepted = len(accepted)
@@ -308,7 +375,14 @@ def main() -> None:
 
 
 def _inject_faults(
-    args: argparse.Namespace, layout: Layout, *, key_name: str, prefix: str, figures: Figures
+    args: argparse.Namespace,
+    layout: Layout,
+    topology: Topology,
+    *,
+    key_name: str,
+    prefix: str,
+    figures: Figures,
+    timers: Timers,
 ) -> Channel:
     """Traffic on, each fault in turn with `--settle` seconds of traffic around it, traffic off."""
     settings = get_settings()
@@ -322,17 +396,26 @@ def _inject_faults(
     try:
         traffic.start()
         _say(f"traffic: {args.rate:g} requests/s as {prefix}<n>")
-        time.sleep(args.settle)
-        for name, inject in FAULTS:
+        settle_started = time.monotonic()
+        if args.timers:
+            settle = timedelta(seconds=args.settle)
+            timers.start(args.timers, timedelta(seconds=5), settle - timedelta(seconds=2))
+            timers.start(args.timers, settle - timedelta(seconds=1), settle + timedelta(seconds=5))
+            _say(f"timers: {2 * args.timers} due before and around the first fault")
+        time.sleep(max(0.0, args.settle - (time.monotonic() - settle_started)))
+        for name, inject in faults(topology):
             fault = Fault(name=name, injected_at=time.time())
             t0 = time.monotonic()
             _say(f"fault: {name}")
             inject(layout)
-            _wait("the stack to be healthy again", lambda: _healthy(args.api, layout), timeout=300)
+            _wait("the stack to be healthy again", lambda: _healthy(args.api, layout, topology), timeout=300)
             fault.healthy_after_s = time.monotonic() - t0
             figures.faults.append(fault)
             _say(f"  healthy after {fault.healthy_after_s:.0f} s; {len(channel.accepted)} accepted so far")
             time.sleep(args.settle)
+            fault.longest_acceptance_gap_s = _longest_gap(
+                channel.accepted_at, fault.injected_at, time.time() - args.settle / 2
+            )
     finally:
         channel.stop.set()
         channel.give_up_at = time.monotonic() + 120
@@ -350,6 +433,7 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
     path = folder / f"fault-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(asdict(figures), indent=2, ensure_ascii=False))
     rows = [
+        ("stack", Topology(**figures.topology).describe()),
         ("rate / duration", f"{figures.rate:g} req/s / {figures.duration_s:.0f} s"),
         (
             "requests sent / HTTP posts",
@@ -378,7 +462,19 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
             (
                 fault.name,
                 f"healthy again in {fault.healthy_after_s:.0f} s; a request received after it "
-                f"reached its directorate {recovered} after the fault",
+                f"reached its directorate {recovered} after the fault; longest wait between two "
+                f"accepted posts {fault.longest_acceptance_gap_s:.1f} s",
+            )
+        )
+    if figures.timers:
+        rows.append(("timers", TimerFigures(**figures.timers).summary()))
+    if figures.long_poll:
+        polls = long_poll.LongPollFigures(**figures.long_poll)
+        rows.append(("long poll, task on the same node", polls.summary(polls.same_node_ms)))
+        rows.append(
+            (
+                "long poll, task on the other node",
+                f"{polls.summary(polls.cross_node_ms)} (poll timeout {polls.poll_timeout_s:g} s)",
             )
         )
     width = max(len(k) for k, _ in rows)
@@ -394,6 +490,8 @@ def report(figures: Figures, verdict: Correctness, folder: Path) -> None:
         print("correctness: " + ", ".join(f"{k} {v}" for k, v in problems.items()))
     if figures.lost or figures.duplicated or figures.unfinished:
         raise SystemExit("FAILED RUN: lost, duplicated or unfinished requests")
+    if figures.timers and (figures.timers["fired_twice_or_more"] or figures.timers["not_fired"]):
+        raise SystemExit("FAILED RUN: a timer fired twice or not at all")
     if figures.never_accepted or figures.rejected:
         raise SystemExit("FAILED RUN: a request was never accepted")
 

@@ -520,7 +520,11 @@ def test_a_misconfigured_escalation_chain_is_an_incident_in_plain_words(
             what="the incident of the escalation step",
             timeout=60,
         )[0]
-    assert "'yok-boyle-birim' düzeyi tanınmıyor" in incident["incidentMessage"]
-    assert "approvalEscalationLevels" in incident["incidentMessage"]
-    # The approval itself still waits for the director: nothing ended silently.
-    assert wait_for_task(engine, instance, "mudur-onayi")
+    try:
+        assert "'yok-boyle-birim' düzeyi tanınmıyor" in incident["incidentMessage"]
+        assert "approvalEscalationLevels" in incident["incidentMessage"]
+        # The approval itself still waits for the director: nothing ended silently.
+        assert wait_for_task(engine, instance, "mudur-onayi")
+    finally:
+        # Its timer fires every 2 s, each firing one more incident: not left on a running stack.
+        engine.call("DELETE", f"/process-instance/{instance}", params={"skipCustomListeners": "true"})

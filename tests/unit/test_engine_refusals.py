@@ -36,3 +36,20 @@ def test_other_refusals_are_not_taken_for_concurrency() -> None:
 def test_a_bare_server_error_page_means_the_engine_is_unavailable() -> None:
     page = _refusal(httpx.Response(503, text="<html>Service Unavailable</html>"), "/engine")
     assert isinstance(page, EngineUnavailable)
+
+
+def test_the_engines_database_failing_under_a_call_means_the_engine_is_unavailable() -> None:
+    """Seen in `make fault` while PostgreSQL restarted: the REST API's own document, but the
+    cause is the database going away under the call, not the call."""
+    cut = _refusal(
+        httpx.Response(
+            500,
+            json={
+                "type": "ProcessEngineException",
+                "message": "An exception occurred in the persistence layer. Please check the server logs "
+                "for a detailed message and the entire exception stack trace.",
+            },
+        ),
+        "/external-task/1/complete",
+    )
+    assert isinstance(cut, EngineUnavailable) and cut.maybe_processed

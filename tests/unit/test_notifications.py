@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from aiosmtplib.email import flatten_message
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from deploy.local.mailbox import read_mailbox
 from services.bootstrap import Container
 from services.config import Settings
+from services.db import UnitOfWork
 from services.models import Notification
 from services.notifications import Mail, SmtpMailer, build_message, send_once
 
@@ -90,6 +92,35 @@ async def test_a_failed_send_is_retried_under_the_same_message_id(
     assert await send_once(container.uow, container.mailer, idempotency_key=key, mail=mail) is True
     (message,) = read_mailbox(mailbox[1])
     assert message["Message-ID"] == seen[0]
+
+
+async def test_a_mail_accepted_while_the_database_restarts_is_recorded_not_sent_again(
+    container: Container, mailbox: tuple[int, Path]
+) -> None:
+    """The server has the mail; recording it meets the database away twice (its connections cut
+    by a restart) and waits for it instead of failing the task, which would send it again."""
+    calls = 0
+
+    def restarting() -> UnitOfWork:
+        nonlocal calls
+        calls += 1
+        if calls in (2, 3):  # the first records the reservation; then the database is away
+            raise OperationalError(
+                "COMMIT", None, Exception("terminating connection due to administrator command")
+            )
+        return container.uow()
+
+    key = f"test:{uuid.uuid4()}"
+    mail = Mail(recipient="ops@belediye.local", subject="Yeniden başlatma", body="Bir kez gönderilir.")
+
+    assert await send_once(restarting, container.mailer, idempotency_key=key, mail=mail) is True
+    assert await send_once(container.uow, container.mailer, idempotency_key=key, mail=mail) is False
+
+    assert calls == 4
+    assert len(read_mailbox(mailbox[1])) == 1
+    with container.uow() as uow:
+        row = uow.session.scalar(select(Notification).where(Notification.idempotency_key == key))
+        assert row is not None and row.sent_at is not None
 
 
 @pytest.mark.parametrize(
