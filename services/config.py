@@ -20,7 +20,8 @@ DEFAULT_EVIDENCE_TYPES = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 LOCAL_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite"
-LOCAL_IDENTITY_URL = "http://127.0.0.1:8070"
+# The local Keycloak realm `make up` starts (deploy/local/keycloak.py); production refuses it.
+LOCAL_OIDC_ISSUER = "http://127.0.0.1:8070/realms/belediye"
 LOCAL_SMPP_PASSWORD = "yerelsms"  # noqa: S105 - the local SMS centre's; production refuses it
 LOCAL_WEB_SECRET = "yerel-gelistirme-icin-form-imza-anahtari"  # noqa: S105 - production refuses it
 
@@ -152,7 +153,7 @@ class Settings(BaseSettings):
         description="Fernet keys for citizens' contact data, comma-separated, newest first",
     )
     oidc_issuer: str = Field(
-        LOCAL_IDENTITY_URL, description="Issuer of staff tokens (OIDC); its JWKS validates them"
+        LOCAL_OIDC_ISSUER, description="Issuer of staff tokens (OIDC); its JWKS validates them"
     )
     oidc_audience: str = Field("belediye-hizmet-takip", description="Audience staff tokens must carry")
     oidc_jwks_url: str = Field("", description="JWKS address (empty: from the issuer's discovery document)")
@@ -200,7 +201,7 @@ class Settings(BaseSettings):
             raise ValueError("ENGINE_PASSWORD still has the local default in production")
         if self.environment == "production" and not self.personal_data_keys.get_secret_value().strip():
             raise ValueError("PERSONAL_DATA_KEYS is required in production (it encrypts citizens' data)")
-        if self.environment == "production" and self.oidc_issuer == LOCAL_IDENTITY_URL:
+        if self.environment == "production" and self.oidc_issuer.rstrip("/") == LOCAL_OIDC_ISSUER:
             raise ValueError("OIDC_ISSUER must be the municipality's identity provider in production")
         if self.environment == "production" and self.web_secret.get_secret_value() == LOCAL_WEB_SECRET:
             raise ValueError("WEB_SECRET still has the local default in production")

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from deploy.local.identity import LocalIssuer
 from services import api_keys
 from services.db import UnitOfWorkFactory
+from tests.issuer import SampleIssuer
 
 
 class AsCaller(httpx.Auth):
@@ -69,10 +69,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_issuer(key_path: Path, audience: str) -> Iterator[LocalIssuer]:
+def serve_issuer(key_path: Path, audience: str) -> Iterator[SampleIssuer]:
     """A real OpenID issuer (discovery, JWKS, /token) over HTTP on a free port, in a thread."""
     port = _free_port()
-    issuer = LocalIssuer(f"http://127.0.0.1:{port}", audience, key_path)
+    issuer = SampleIssuer(f"http://127.0.0.1:{port}", audience, key_path)
     server = uvicorn.Server(uvicorn.Config(issuer.app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,7 +2,7 @@
 
 Starts, on 127.0.0.1 only: PostgreSQL (unless DATABASE_URL points elsewhere), the Operaton
 engine (REST, Tasklist, Cockpit, Admin; built from deploy/engine on first start) with its groups
-and sample users, the local SMTP mailbox, the local SMS centre (SMPP), the local identity provider,
+and sample users, the local SMTP mailbox, the local SMS centre (SMPP), Keycloak (the staff's sign-in),
 migrations, diagram deployment, our API and workers.
 Everything lives under the data folder (default .data/): installs, data, logs, pid files.
 """
@@ -273,7 +273,7 @@ def start_engine(layout: Layout, node: Member | None = None) -> None:
             "ENGINE_MANAGEMENT_PORT": str(node.probe_port),
             # The name the node reports its metrics and telemetry under: one per node.
             "OPERATON_BPM_GENERICPROPERTIES_PROPERTIES_HOSTNAME": node.name,
-            **(_engine_sso_env(layout) if _keycloak() else {}),
+            **_engine_sso_env(layout),
         },
         cwd=layout.data,
     )
@@ -325,7 +325,7 @@ def start_balancer(layout: Layout, topology: Topology) -> None:
 
 
 def _engine_sso_env(layout: Layout) -> dict[str, str]:
-    """IDENTITY=keycloak: single sign-on to Tasklist, Cockpit and Admin through the realm's client
+    """Single sign-on to Tasklist, Cockpit and Admin through the realm's client
     operaton-webapps (deploy/engine SsoConfiguration, Spring profile oidc). The engine reads the
     realm's discovery document when it starts, so Keycloak runs first (up)."""
     return {
@@ -350,19 +350,13 @@ def ensure_engine_identity() -> None:
 # ---------------------------------------------------------------- our processes
 
 
-def _keycloak() -> bool:
-    """IDENTITY=keycloak (opt-in, issue #17): Keycloak on 8070 instead of the home-made issuer."""
-    return os.environ.get("IDENTITY", "local") == "keycloak"
-
-
 def _app_env(layout: Layout) -> dict[str, str]:
     env = {
         "DATA_DIR": str(layout.data),
         "PYTHONUNBUFFERED": "1",
         "DATABASE_URL": os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL),
     }
-    if _keycloak():
-        env["OIDC_ISSUER"] = keycloak.Instance.from_env(layout.data).issuer
+    env["OIDC_ISSUER"] = keycloak.Instance.from_env(layout.data).issuer
     return env
 
 
@@ -386,22 +380,6 @@ def start_ours(layout: Layout) -> None:
         start_smsc(layout)
         port = versions.PORTS["smpp"]
         _say(f"smsc        started: SMPP 127.0.0.1:{port}, messages in {layout.data / 'smsc'}")
-    if _keycloak():
-        start_keycloak(layout)
-    elif processes.read_pid(dirs, "identity"):
-        _say("identity    already running on http://127.0.0.1:8070")
-    else:
-        processes.spawn(
-            dirs, "identity", [sys.executable, "-m", "deploy.local.identity", "serve"], env=env, cwd=REPO
-        )
-        processes.wait_until(
-            "Identity",
-            lambda: processes.http_ok("http://127.0.0.1:8070/.well-known/openid-configuration"),
-            timeout=30,
-            alive=lambda: processes.read_pid(dirs, "identity") is not None,
-            log=dirs.log_file("identity"),
-        )
-        _say("identity    started on http://127.0.0.1:8070 (local sample users, password demo)")
     subprocess.run(
         [_python_bin("alembic"), "upgrade", "head"], check=True, cwd=REPO, env={**os.environ, **env}
     )
@@ -529,8 +507,7 @@ def up() -> None:
     topology = _topology_to_start(layout)
     user = processes.ensure_service_user()
     start_postgres(layout, user)
-    if _keycloak():
-        start_keycloak(layout)  # before the engine, which signs in through it
+    start_keycloak(layout)  # before the engine, which signs people in through it
     # One node after the other: the first creates or upgrades the engine's schema alone.
     for node in topology.engines:
         start_engine(layout, node)
@@ -538,17 +515,22 @@ def up() -> None:
         start_balancer(layout, topology)
     start_ours(layout)
     shape = f"  Shape          {topology.describe()}; HAProxy page http://127.0.0.1:{BALANCER_STATS_PORT}/\n"
+    issuer = keycloak.Instance.from_env(layout.data).issuer
+    sign_in_page = f"{issuer}/account (Keycloak; tokens for scripts: {issuer}/protocol/openid-connect/token)"
+    users = json.loads((REPO / "deploy" / "local" / "users.json").read_text(encoding="utf-8"))
+    sample_users = ", ".join(user["username"] for user in users)
     _say(
         f"\nReady in {time.monotonic() - started:.0f} s.\n"
         "  Citizen page   http://127.0.0.1:8000/       (report a request, track it)\n"
         "  API            http://127.0.0.1:8000        (OpenAPI: /docs, health: /health)\n"
         "  Open311        http://127.0.0.1:8000/open311/v2/discovery.json  (key: channel open311)\n"
-        "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sample users, demo"
-        f"{'; signed in at Keycloak' if _keycloak() else ''})\n"
-        "  Cockpit        http://127.0.0.1:8080/operaton/app/cockpit/default/   (demo / demo)\n"
-        "  Admin          http://127.0.0.1:8080/operaton/app/admin/default/     (demo / demo)\n"
+        "  Tasklist       http://127.0.0.1:8080/operaton/app/tasklist/default/  (sign in at Keycloak)\n"
+        "  Cockpit        http://127.0.0.1:8080/operaton/app/cockpit/default/   (yonetici, at Keycloak)\n"
+        "  Admin          http://127.0.0.1:8080/operaton/app/admin/default/     (yonetici, at Keycloak)\n"
+        "  Break-glass    http://127.0.0.1:8080/login  (the engine's administrator demo / demo)\n"
         "  Engine REST    http://127.0.0.1:8080/engine-rest  (HTTP Basic, demo / demo)\n"
-        "  Staff tokens   http://127.0.0.1:8070/token     (users in deploy/local/users.json, password demo)\n"
+        f"  Sign-in page   {sign_in_page}\n"
+        f"  Sample users   {sample_users} — password demo (deploy/local/users.json)\n"
         f"  Channel keys   {layout.data / 'secrets' / 'channel-keys.json'} (header X-API-Key)\n"
         f"  Mailbox        SMTP 127.0.0.1:2525, messages in {layout.data / 'mailbox'}\n"
         f"  SMS centre     SMPP 127.0.0.1:{versions.PORTS['smpp']}, messages in {layout.data / 'smsc'}\n"
@@ -578,7 +560,7 @@ STOP_ORDER = (
     "workers",
     "api",
     "balancer",
-    "identity",
+    "identity",  # the home-made issuer of earlier releases, stopped if it still runs
     keycloak.NAME,
     "smsc",
     "mailbox",
@@ -638,7 +620,7 @@ def status() -> int:
         *(["balancer"] if topology.balanced else []),
         "mailbox",
         "smsc",
-        keycloak.NAME if _keycloak() else "identity",
+        keycloak.NAME,
         *(member.name for member in topology.apis),
         *(member.name for member in topology.workers),
     ]

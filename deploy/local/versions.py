@@ -14,6 +14,6 @@ PORTS = {
     "api": 8000,
     "smtp": 2525,
     "smpp": 2775,
-    "identity": 8070,  # the home-made issuer, or Keycloak with IDENTITY=keycloak
+    "identity": 8070,  # Keycloak (deploy/local/keycloak.py)
     "keycloak_management": 9070,  # Keycloak's health and metrics
 }

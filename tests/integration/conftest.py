@@ -11,17 +11,29 @@ import httpx
 import pytest
 
 from services.bootstrap import Container, bootstrap
-from services.config import LOCAL_IDENTITY_URL, Settings, get_settings
+from services.config import LOCAL_OIDC_ISSUER, Settings, get_settings
 from services.operaton import Operaton
 from tests.conftest import API_URL, REPO
 from tests.credentials import AsCaller, create_channel_keys, revoke_channel_keys
 
 
-def staff_token(username: str, password: str = "demo") -> str:
-    """Signs in at the local identity provider, as a person (or Tasklist's login) would."""
-    response = httpx.post(
-        f"{LOCAL_IDENTITY_URL}/token", data={"username": username, "password": password}, timeout=10
+def sign_in(username: str, password: str = "demo") -> httpx.Response:
+    """The local realm's direct-grant client (tests and scripts only; people sign in in a browser)."""
+    return httpx.post(
+        f"{LOCAL_OIDC_ISSUER}/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "belediye-cli",
+            "username": username,
+            "password": password,
+        },
+        timeout=10,
     )
+
+
+def staff_token(username: str, password: str = "demo") -> str:
+    """A staff member's access token from the local Keycloak, which the API validates by its keys."""
+    response = sign_in(username, password)
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import httpx
 
-from services.config import LOCAL_IDENTITY_URL
 from services.operaton import Operaton
 from tests.conftest import API_URL, REPO
 from tests.credentials import bearer
 from tests.integration.citizen import instance_of, payload
-from tests.integration.conftest import staff_token
+from tests.integration.conftest import sign_in, staff_token
 from tests.integration.tasklist import person, poll, wait_for_task
 
 KEYS = str(Path(sys.executable).with_name("kalite-keys"))
@@ -65,8 +64,8 @@ def test_a_key_made_with_the_cli_posts_its_channel_until_it_is_revoked(api: http
 
 
 def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client, engine: Operaton) -> None:
-    wrong = httpx.post(f"{LOCAL_IDENTITY_URL}/token", data={"username": "yol.mudur", "password": "yanlis"})
-    assert wrong.status_code == 400
+    wrong = sign_in("yol.mudur", "yanlis")
+    assert wrong.status_code == 401
     assert wrong.json()["error"] == "invalid_grant"
 
     # A request routed to YOL (pothole) and one to PARK (tree), both through the whole path.

@@ -8,8 +8,8 @@ has none). The task of the user's directorate is there, the other directorate's 
 out ends the engine's session and Keycloak's: Tasklist asks for the password again. The
 break-glass page /login admits the engine administrator (password) and nobody else.
 
-Needs the engine with single sign-on (Spring profile `oidc`; `IDENTITY=keycloak make up`) and its
-Keycloak. Addresses from the environment, for an engine and Keycloak beside a running stack:
+Runs against the stack `make up` starts (the engine with single sign-on, Spring profile `oidc`, and
+its Keycloak). Addresses from the environment, for an engine and Keycloak beside a running stack:
     ENGINE_REST_URL=http://127.0.0.1:28080/engine-rest KEYCLOAK_PORT=28070 \
         pytest tests/integration/test_engine_sso.py
 Screenshots go to <DATA_DIR>/screenshots/engine-sso-*.png.

@@ -1,7 +1,8 @@
 """A directorate's staff member does "Talebi değerlendir" in Operaton's Tasklist, in a real browser.
 
 Playwright drives Debian's Chromium (never a downloaded browser) against the running engine: the
-person reads the Tasklist address and the request number in the directorate's mail, signs in,
+person reads the Tasklist address and the request number in the directorate's mail, signs in at
+Keycloak,
 searches the task by that number, opens it, sees the Turkish form, claims the task, chooses
 "Yapıldı", writes what was done and completes it. The engine then has moved on to Public
 Relations' "Kapatma kontrolü". Screenshots go to <DATA_DIR>/screenshots/, among them the
@@ -75,11 +76,11 @@ def test_staff_complete_the_assessment_in_tasklist(
     assert link, body_of(notice)
     tasklist_url = link.group(1)
 
-    # Sign in as the Road directorate's staff member.
+    # Sign in as the Road directorate's staff member, at the municipality's sign-in (Keycloak).
     page.goto(tasklist_url)
-    page.locator("input[type=text]").fill("yol.personel")
-    page.locator("input[type=password]").fill("demo")
-    page.locator("button[type=submit]").click()
+    page.locator("#username").fill("yol.personel")
+    page.locator("#password").fill("demo")
+    page.locator("#kc-login").click()
     expect(page.get_by_text("Yol Bakım Personeli")).to_be_visible()
 
     # The directorate's open work, by due date: what is late comes first.

@@ -21,12 +21,12 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from deploy.local.identity import LocalIssuer
 from deploy.local.mailbox import start_mailbox
 from deploy.local.smsc import SmscController, start_smsc
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from tests.credentials import AsCaller, create_channel_keys, serve_issuer
+from tests.issuer import SampleIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://kalite:kalite@127.0.0.1:5432/kalite_test"
@@ -123,7 +123,7 @@ def smsc(tmp_path: Path) -> Iterator[SmscController]:
 
 
 @pytest.fixture(scope="session")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleIssuer]:
     """A real OpenID issuer on a free port: the API validates staff tokens against its JWKS."""
     key_path = tmp_path_factory.mktemp("identity") / "signing-key.pem"
     with serve_issuer(key_path, Settings().oidc_audience) as served:
@@ -132,7 +132,7 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
 
 @pytest.fixture()
 def settings(
-    database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path, issuer: LocalIssuer
+    database_url: str, mailbox: tuple[int, Path], smsc: SmscController, tmp_path: Path, issuer: SampleIssuer
 ) -> Settings:
     return Settings(
         database_url=database_url,
@@ -166,7 +166,7 @@ def container(settings: Settings) -> Iterator[Container]:
 
 
 @pytest.fixture()
-def as_admin(container: Container, issuer: LocalIssuer) -> AsCaller:
+def as_admin(container: Container, issuer: SampleIssuer) -> AsCaller:
     """Credentials for a TestClient: channel keys (in the rolled-back transaction) and an
     administrator's token."""
     return AsCaller(create_channel_keys(container.uow, "birim-testi"), issuer.issue("yonetici"))

@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from deploy.local.identity import LocalIssuer
 from services import api_keys, nonconformities
 from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import ApiKey
 from tests.credentials import bearer
+from tests.issuer import SampleIssuer
 
 
 @pytest.fixture()
@@ -136,7 +136,7 @@ def test_each_key_is_rate_limited_with_retry_after(client: TestClient, container
 # ---------------------------------------------------------------- staff tokens
 
 
-def test_staff_endpoints_need_a_valid_token(client: TestClient, issuer: LocalIssuer, tmp_path: Path) -> None:
+def test_staff_endpoints_need_a_valid_token(client: TestClient, issuer: SampleIssuer, tmp_path: Path) -> None:
     missing = client.get("/difs")
     assert missing.status_code == 401
     assert missing.headers["WWW-Authenticate"] == "Bearer"
@@ -151,7 +151,7 @@ def test_staff_endpoints_need_a_valid_token(client: TestClient, issuer: LocalIss
     assert client.get("/difs", headers=bearer(other_issuer)).status_code == 401
 
     # Same claims and key id, signed by a key the issuer never published.
-    impostor = LocalIssuer(issuer.issuer, issuer.audience, tmp_path / "impostor.pem")
+    impostor = SampleIssuer(issuer.issuer, issuer.audience, tmp_path / "impostor.pem")
     impostor.key_id = issuer.key_id
     forged = client.get("/difs", headers=bearer(impostor.issue("yonetici")))
     assert forged.status_code == 401
@@ -160,7 +160,7 @@ def test_staff_endpoints_need_a_valid_token(client: TestClient, issuer: LocalIss
     assert client.get("/difs", headers=bearer(issuer.issue("yonetici"))).status_code == 200
 
 
-def test_a_missing_permission_is_a_403_that_names_it(client: TestClient, issuer: LocalIssuer) -> None:
+def test_a_missing_permission_is_a_403_that_names_it(client: TestClient, issuer: SampleIssuer) -> None:
     director = issuer.issue("yol.mudur")
     change = {
         "name": "Yol Yapım ve Bakım Dairesi Başkanlığı",
@@ -186,7 +186,7 @@ def test_a_missing_permission_is_a_403_that_names_it(client: TestClient, issuer:
 
 
 def test_directorate_staff_see_their_own_directorate_only(
-    client: TestClient, container: Container, issuer: LocalIssuer
+    client: TestClient, container: Container, issuer: SampleIssuer
 ) -> None:
     ims = issuer.issue("eys.uzman")
     yol_id = _nonconformity(client, ims, "YOL")

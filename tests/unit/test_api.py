@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from deploy.local.identity import LocalIssuer
 from services.api.app import create_app
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.models import OutboxMessage
 from services.system_checks import START_MESSAGE
 from tests.credentials import AsCaller
+from tests.issuer import SampleIssuer
 
 
 @pytest.fixture()
@@ -38,7 +38,7 @@ def test_health_is_503_and_names_the_engine_when_its_port_is_closed(client: Test
     assert "Traceback" not in response.text
 
 
-def test_a_database_outage_is_a_503_to_retry_never_a_500(issuer: LocalIssuer) -> None:
+def test_a_database_outage_is_a_503_to_retry_never_a_500(issuer: SampleIssuer) -> None:
     settings = Settings(
         database_url="postgresql+psycopg://kalite:kalite@127.0.0.1:1/none", oidc_issuer=issuer.issuer
     )

@@ -13,11 +13,11 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from deploy.local.identity import LocalIssuer
 from services import audit
 from services.access import Principal
 from services.api.security import TokenValidator, staff
 from services.config import Settings
+from tests.issuer import SampleIssuer
 
 ISTANBUL = timezone(timedelta(hours=3))
 ENTRY = {
@@ -83,7 +83,7 @@ def test_the_actor_is_set_per_context_and_carried_into_threads() -> None:
         audit.set_actor(" ")
 
 
-def test_the_api_names_the_signed_in_person_and_nobody_else(issuer: LocalIssuer) -> None:
+def test_the_api_names_the_signed_in_person_and_nobody_else(issuer: SampleIssuer) -> None:
     app = FastAPI()
     app.state.token_validator = TokenValidator(Settings(oidc_issuer=issuer.issuer))
 

@@ -47,7 +47,7 @@ def test_the_engine_client_sends_the_browser_back_to_the_engines_oauth2_login_an
 
 
 def test_the_stack_starts_the_engine_with_single_sign_on_at_the_realms_engine_client() -> None:
-    """IDENTITY=keycloak: deploy/local/stack.py gives the engine the profile oidc, the realm's
+    """deploy/local/stack.py gives the engine the profile oidc, the realm's
     issuer and the secret the realm file gives operaton-webapps (application-oidc.yaml reads them)."""
     from deploy.local import keycloak, stack
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from deploy.local.identity import LocalIssuer
 from deploy.local.mailbox import read_mailbox
 from services import catalogue, request_attributes
 from services import citizen_requests as requests
@@ -20,6 +19,7 @@ from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import Category
 from tests.credentials import bearer
+from tests.issuer import SampleIssuer
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 
@@ -58,7 +58,7 @@ def _routed_request_with_photo(container: Container, attributes: dict[str, Any] 
 
 
 def test_the_directorate_lists_and_reads_the_photo(
-    client: TestClient, container: Container, issuer: LocalIssuer
+    client: TestClient, container: Container, issuer: SampleIssuer
 ) -> None:
     request_id = _routed_request_with_photo(container)
     staff = bearer(issuer.issue("yol.personel"))
@@ -82,7 +82,7 @@ def test_the_directorate_lists_and_reads_the_photo(
 
 
 def test_another_directorate_and_the_channels_are_refused(
-    client: TestClient, container: Container, issuer: LocalIssuer
+    client: TestClient, container: Container, issuer: SampleIssuer
 ) -> None:
     request_id = _routed_request_with_photo(container)
     other = client.get(f"/requests/{request_id}/photos", headers=bearer(issuer.issue("park.personel")))

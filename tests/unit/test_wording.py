@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from deploy.local.identity import LocalIssuer
 from deploy.local.mailbox import read_mailbox
 from services import catalogue, wording
 from services.api.app import create_app
@@ -21,6 +20,7 @@ from services.models import MessageTemplate
 from services.notifications import Mail, send_once
 from services.wording import TemplateError
 from tests.credentials import AsCaller, bearer
+from tests.issuer import SampleIssuer
 
 TURKISH = "İ ı Ş ş Ğ ğ Ü ü Ö ö Ç ç Â â"
 OLUMLU = {
@@ -407,7 +407,7 @@ def test_the_api_lists_changes_and_shows_who_changed_what(client: TestClient) ->
 
 
 def test_only_the_administrator_changes_texts_and_public_relations_read_them(
-    client: TestClient, issuer: LocalIssuer
+    client: TestClient, issuer: SampleIssuer
 ) -> None:
     change = {"subject": "Konu {{ takip_no }}", "body": "Metin {{ ad_soyad }}\n"}
     relations = bearer(issuer.issue("halkla.iliskiler"))

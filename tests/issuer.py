@@ -1,38 +1,28 @@
-"""A local OpenID issuer for development and tests: `python -m deploy.local.identity serve|token`.
-
-It stands in for the municipality's identity provider (e.g. Keycloak) on 127.0.0.1 only:
-RS256 tokens for the sample users of `users.json` (one per role), a JWKS and a discovery
-document, so the API validates tokens exactly as it does in production — by the issuer's keys,
-never by a bypass. It refuses to run with ENVIRONMENT=production.
-
-    curl -s -d username=yonetici -d password=demo http://127.0.0.1:8070/token
-    .venv/bin/python -m deploy.local.identity token yol.mudur      # the same, without the server
+"""A token issuer for the PostgreSQL-only test tier: RS256 tokens for the sample users of
+deploy/local/users.json, its key as a JWKS and a discovery document over HTTP
+(tests/credentials.serve_issuer), so that the API validates staff tokens there exactly as in
+production — by the issuer's keys, never by a bypass. The local stack and the engine tier sign
+people in at Keycloak (deploy/local/keycloak.py); this one exists for the tests only.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
-import sys
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Form
 from fastapi.responses import JSONResponse
 
-from services.config import LOCAL_IDENTITY_URL, get_settings
-
-USERS_FILE = Path(__file__).with_name("users.json")
+USERS_FILE = Path(__file__).resolve().parents[1] / "deploy" / "local" / "users.json"
 TOKEN_SECONDS = 3600
-PORT = 8070
 
 
 @lru_cache
@@ -41,7 +31,7 @@ def users() -> dict[str, dict[str, Any]]:
     return {user["username"]: user for user in data}
 
 
-class LocalIssuer:
+class SampleIssuer:
     """Signs tokens for the sample users and publishes its key as a JWKS."""
 
     def __init__(self, issuer: str, audience: str, key_path: Path) -> None:
@@ -52,13 +42,6 @@ class LocalIssuer:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.key_id = hashlib.sha256(public).hexdigest()[:16]
-
-    @classmethod
-    def from_settings(cls) -> LocalIssuer:
-        settings = get_settings()
-        return cls(
-            settings.oidc_issuer, settings.oidc_audience, settings.data_dir / "identity" / "signing-key.pem"
-        )
 
     def jwks(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -84,7 +67,7 @@ class LocalIssuer:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.key_id})
 
     def app(self) -> FastAPI:
-        app = FastAPI(title="Yerel kimlik sağlayıcı (yalnızca geliştirme)", docs_url=None, redoc_url=None)
+        app = FastAPI(title="Testlerin kimlik sağlayıcısı", docs_url=None, redoc_url=None)
 
         @app.get("/.well-known/openid-configuration")
         def discovery() -> dict[str, Any]:
@@ -137,30 +120,3 @@ def _signing_key(path: Path) -> rsa.RSAPrivateKey:
     with os.fdopen(descriptor, "wb") as out:
         out.write(pem)
     return key
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m deploy.local.identity", description=__doc__.split("\n\n")[0]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help=f"serve discovery, JWKS and /token on 127.0.0.1:{PORT}")
-    one = commands.add_parser("token", help="print a token for a sample user")
-    one.add_argument("username", choices=sorted(users()))
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    if settings.environment == "production":
-        print("deploy.local.identity is for local use only; production uses OIDC_ISSUER", file=sys.stderr)  # noqa: T201
-        return 2
-    if settings.oidc_issuer != LOCAL_IDENTITY_URL:
-        print(f"note: OIDC_ISSUER is {settings.oidc_issuer}; tokens carry it as issuer", file=sys.stderr)  # noqa: T201
-    issuer = LocalIssuer.from_settings()
-    if args.command == "token":
-        print(issuer.issue(args.username))  # noqa: T201
-        return 0
-    uvicorn.run(issuer.app(), host="127.0.0.1", port=PORT, log_level="warning")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
