@@ -145,6 +145,8 @@ class OidcClient:
             raise SignInFailed("Kimlik sağlayıcının anahtarlarına ulaşılamadı; yeniden deneyin.") from error
         except jwt.InvalidTokenError as error:  # PyJWKClientError is one too
             raise SignInFailed(f"Kimlik belgesi (ID token) geçersiz: {type(error).__name__}.") from error
+        if "azp" in claims and claims["azp"] != self.client_id:
+            raise SignInFailed("Kimlik belgesi (ID token) başka bir uygulamaya verilmiş (azp).")
         if not secrets.compare_digest(str(claims.get("nonce")), nonce):
             raise SignInFailed("Kimlik belgesi bu girişe ait değil (nonce); yeniden giriş yapın.")
         return claims
