@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services import audit, evidence, staff_sessions
 from services import citizen_requests as requests_service
@@ -138,7 +139,20 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
         "can": (lambda p: p in signed.principal.permissions) if signed else (lambda p: False),
         **context,
     }
-    return pages.render(_container(request).settings, f"staff/{template}", values, status_code=status_code)
+    settings = _container(request).settings
+    response = pages.render(settings, f"staff/{template}", values, status_code=status_code)
+    response.headers["Content-Security-Policy"] = content_security_policy(settings)
+    return response
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The citizen page's policy, with the provider's origin as a form target: logout is a POST
+    whose answer redirects to the provider's end_session_endpoint, and form-action covers that."""
+    parts = urlsplit(settings.oidc_issuer)
+    provider = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return pages.content_security_policy(settings).replace(
+        "form-action 'self'", f"form-action 'self'{provider}"
+    )
 
 
 def error_page(
@@ -167,6 +181,21 @@ class StaffRoute(APIRoute):
         public = self.path in PUBLIC
 
         async def handler(request: Request) -> Response:
+            try:
+                return await guarded(request)
+            except Forbidden as error:
+                return error_page(
+                    request, 403, "Bu işlem için yetkiniz yok", error.reason, permission=error.permission
+                )
+            except StarletteHTTPException as error:  # FastAPI's, and the form parser's
+                if error.status_code == 404:
+                    return error_page(request, 404, "Bulunamadı", str(error.detail))
+                if error.status_code == 400 and "files" in str(error.detail):  # the form parser's limit
+                    message = f"Bir seferde en çok {STAFF_FILES_AT_ONCE} dosya gönderilebilir."
+                    return error_page(request, 400, "Çok fazla dosya", message)
+                raise
+
+        async def guarded(request: Request) -> Response:
             container = _container(request)
             if not public:
                 session_id = request.cookies.get(COOKIE)
@@ -185,16 +214,7 @@ class StaffRoute(APIRoute):
                         "Bu form oturumunuzun güvenlik anahtarını (CSRF) taşımıyor ya da anahtar yanlış. "
                         "Sayfayı yeniden açıp işlemi yeniden yapın.",
                     )
-            try:
-                return await original(request)
-            except Forbidden as error:
-                return error_page(
-                    request, 403, "Bu işlem için yetkiniz yok", error.reason, permission=error.permission
-                )
-            except HTTPException as error:
-                if error.status_code == 404:
-                    return error_page(request, 404, "Bulunamadı", str(error.detail))
-                raise
+            return await original(request)
 
         return handler
 

@@ -122,7 +122,10 @@ def test_the_home_page_names_the_user_their_roles_and_links_in_turkish(
     assert '<html lang="tr">' in page.text
     assert "Hoş geldiniz, Ad temizlik.personel" in page.text and "Müdürlük personeli" in page.text
     assert 'href="/personel/talepler"' in page.text and "TEMIZLIK" in page.text
-    assert "script-src 'self'" in page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    # Logout's POST is answered with a redirect to the provider: form-action must allow it.
+    assert f"form-action 'self' {container.settings.oidc_issuer}" in policy
     assert page.headers["cache-control"] == "no-store"
     with container.uow() as uow:
         stored = uow.session.get(StaffSession, hashlib.sha256(session_id.encode()).hexdigest())
@@ -170,6 +173,9 @@ def test_a_post_without_the_sessions_csrf_token_is_refused_with_a_turkish_page(
     foreign = csrf(other_page(container, other))
     assert upload(app_client, url, foreign, ("kanit.pdf", PDF, "application/pdf")).status_code == 403
     assert "kanit.pdf" not in app_client.get(url).text
+    too_many = [("dosya", (f"{n}.pdf", PDF, "application/pdf")) for n in range(11)]
+    answer = app_client.post(url, data={"csrf": csrf(app_client.get(url).text)}, files=too_many)
+    assert answer.status_code == 400 and "en çok 10 dosya" in answer.text
 
 
 def other_page(container: Container, client: TestClient) -> str:
