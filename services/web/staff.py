@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -649,8 +649,3 @@ async def request_page(request_id: uuid.UUID, request: Request) -> Response:
             "location": requests_service.location_text(found, contact) if contact else None,
         },
     )
-
-
-def evidence_link(dif_id: str, action_id: str) -> str:
-    """The evidence page of an action (the Tasklist form links it)."""
-    return f"{PREFIX}/dif/{quote(dif_id)}/eylem/{quote(action_id)}/kanit"
