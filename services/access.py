@@ -24,6 +24,8 @@ class Permission(StrEnum):
     REQUESTS_READ = "requests:read"
     REQUESTS_READ_ALL = "requests:read-all"
     REQUESTS_PRIORITISE = "requests:prioritise"
+    # The citizen's name, phone, e-mail and address on a request's staff page (every read audited).
+    REQUESTS_CONTACT = "requests:contact"
     NONCONFORMITIES_REPORT = "nonconformities:report"
     NONCONFORMITIES_READ = "nonconformities:read"
     NONCONFORMITIES_READ_ALL = "nonconformities:read-all"
@@ -53,16 +55,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REQUESTS_READ,
             P.REQUESTS_READ_ALL,
             P.REQUESTS_PRIORITISE,
+            P.REQUESTS_CONTACT,
             P.NONCONFORMITIES_REPORT,
             P.CATALOGUE_READ,
         }
     ),
-    Role.DIRECTORATE_STAFF: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
-    Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE}),
+    # Those who call the citizen back or answer them see the contact; the IMS office does not.
+    Role.DIRECTORATE_STAFF: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE, P.REQUESTS_CONTACT}),
+    Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE, P.REQUESTS_CONTACT}),
     # Public Relations answer citizens: they read the texts citizens get (changing them is the
     # administrator's).
     Role.PUBLIC_RELATIONS: frozenset(
-        _DIRECTORATE | {P.REQUESTS_READ_ALL, P.NONCONFORMITIES_READ_ALL, P.DIFS_READ_ALL, P.TEMPLATES_READ}
+        _DIRECTORATE
+        | {
+            P.REQUESTS_READ_ALL,
+            P.REQUESTS_CONTACT,
+            P.NONCONFORMITIES_READ_ALL,
+            P.DIFS_READ_ALL,
+            P.TEMPLATES_READ,
+        }
     ),
     Role.IMS_OFFICE: frozenset(
         _DIRECTORATE
@@ -83,6 +94,7 @@ READ_ALL = {
     P.DIFS_READ: P.DIFS_READ_ALL,
     P.EVIDENCE_WRITE: P.DIFS_READ_ALL,
     P.REQUESTS_PRIORITISE: P.REQUESTS_READ_ALL,
+    P.REQUESTS_CONTACT: P.REQUESTS_READ_ALL,
 }
 
 

@@ -160,6 +160,19 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = Field("roles", description="Claim with the roles, dotted (realm_access.roles)")
     oidc_directorate_claim: str = Field("directorate", description="Claim with the user's directorate code")
     oidc_username_claim: str = Field("preferred_username", description="Claim with the user name")
+    staff_client_id: str = Field(
+        "belediye-personel", description="OIDC client of the staff pages (/personel); the ID token's audience"
+    )
+    staff_client_secret: SecretStr = Field(
+        SecretStr(""),
+        description="That client's secret when it is confidential (empty: a public PKCE client)",
+    )
+    staff_session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A staff page session ends after this long without a request"
+    )
+    staff_session_max_hours: float = Field(
+        10, gt=0, le=7 * 24, description="A staff page session ends this long after sign-in, however used"
+    )
     api_key_cache_seconds: float = Field(
         10.0,
         ge=0,

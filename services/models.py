@@ -601,3 +601,19 @@ class RateLimit(Base):
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), index=True, comment="when it was last counted"
     )
+
+
+class StaffSession(Base):
+    """A signed-in member of staff on the staff pages (services/staff_sessions.py): only the hash
+    of the cookie's random id is stored, so a copy of this table opens no session."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of the cookie's id")
+    username: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    directorate: Mapped[str | None] = mapped_column(String(40))
+    id_token: Mapped[str] = mapped_column(Text, comment="the provider's ID token, for logout's id_token_hint")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -110,6 +110,8 @@ def router(container: Container) -> Router:
             "directorGroup": started.director_group,
             "staffGroup": started.staff_group,
             "findingDescription": started.finding,
+            # The action's form links its evidence page (services/web/staff.py).
+            "staffPagesUrl": f"{settings.public_base_url.rstrip('/')}/personel",
         }
 
     @tasks.task(task_types.DIF_RECORD_PLAN, PlanVariables)

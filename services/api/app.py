@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from services import catalogue, wording
+from services import catalogue, staff_sessions, wording
 from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, metrics, nonconformities, open311, requests, system_checks, templates
@@ -22,18 +22,23 @@ from services.bootstrap import Container, bootstrap
 from services.config import get_settings
 from services.web import pages as web_pages
 from services.web import routes as web
+from services.web import staff as staff_pages
 
 log = logging.getLogger("api")
 
 
-async def _forget_idle_buckets(buckets: TokenBuckets) -> None:
-    """Every minute, the rate-limit buckets nobody used for two minutes (full again anyway)."""
+async def _forget_idle_buckets(buckets: TokenBuckets, container: Container) -> None:
+    """Every minute, the rate-limit buckets nobody used for two minutes (full again anyway), and
+    the staff page sessions that ran out."""
     while True:
         await asyncio.sleep(60)
         try:
             await asyncio.to_thread(buckets.forget_idle)
+            await asyncio.to_thread(
+                staff_sessions.forget_expired, container.uow, staff_pages.limits(container.settings)
+            )
         except SQLAlchemyError as error:
-            log.warning("idle rate-limit buckets not removed: %s", type(error).__name__)
+            log.warning("idle rate-limit buckets or staff sessions not removed: %s", type(error).__name__)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -48,7 +53,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         except SQLAlchemyError as error:
             # Start anyway: /health reports the database, and the next start loads them.
             log.warning("catalogue and texts not checked, database unavailable: %s", type(error).__name__)
-        forgetting = asyncio.create_task(_forget_idle_buckets(TokenBuckets(app.state.container.uow)))
+        forgetting = asyncio.create_task(
+            _forget_idle_buckets(TokenBuckets(app.state.container.uow), app.state.container)
+        )
         try:
             yield
         finally:
@@ -92,6 +99,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(difs.router)
     app.include_router(templates.router)
     app.include_router(open311.router)
+    app.include_router(staff_pages.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web_pages.STATIC), name="static")
 

@@ -3,6 +3,7 @@ configured origins, and body size limits (413) checked before anything reads the
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -16,6 +17,10 @@ from services.web.report import size_text
 
 # Evidence uploads may be as large as EVIDENCE_MAX_BYTES, plus the multipart envelope.
 UPLOAD_PATH = re.compile(r"^/difs/[^/]+/actions/[^/]+/evidence$")
+# The staff page's evidence form sends up to STAFF_FILES_AT_ONCE files without JavaScript (one
+# per request with it).
+STAFF_UPLOAD_PATH = re.compile(r"^/personel/dif/[^/]+/eylem/[^/]+/kanit$")
+STAFF_FILES_AT_ONCE = 10
 # The citizen page's report form may carry a photo (as large as PHOTO_MAX_BYTES).
 PHOTO_PATH = re.compile(r"^/basvuru$")
 MULTIPART_ENVELOPE = 64 * 1024
@@ -90,6 +95,8 @@ class BodySizeLimit:
             limit = self.max_upload_bytes
         elif PHOTO_PATH.match(scope["path"]):
             limit = self.max_photo_bytes
+        elif STAFF_UPLOAD_PATH.match(scope["path"]):
+            limit = self.max_upload_bytes * STAFF_FILES_AT_ONCE
         declared = headers.get(b"content-length")
         if declared is None and headers.get(b"transfer-encoding"):
             await _refuse_body(
@@ -111,6 +118,13 @@ TOO_LARGE_PAGE = (
     "</p></main></body></html>"
 )
 
+STAFF_TOO_LARGE_PAGE = (
+    '<!doctype html><html lang="tr"><head><meta charset="utf-8"><title>Gönderi çok büyük</title></head>'
+    "<body><main><h1>Gönderiniz çok büyük</h1><p>Bir seferde en çok {limit} gönderilebilir. Dosyaları "
+    'daha az sayıda seçerek yeniden gönderin.</p><p><a href="{back}">Kanıt sayfası</a></p>'
+    "</main></body></html>"
+)
+
 
 async def _refuse_body(send: Send, path: str, status: int, detail: str, limit: int = 0) -> None:
     """A body refused before it is read, in the caller's own language: Open311 clients get the
@@ -121,6 +135,11 @@ async def _refuse_body(send: Send, path: str, status: int, detail: str, limit: i
         await _send(send, status, body, open311.FORMATS[fmt])
     elif PHOTO_PATH.match(path) and status == 413:
         page = TOO_LARGE_PAGE.format(limit=size_text(max(limit - MULTIPART_ENVELOPE, 0)))
+        await _send(send, status, page.encode(), "text/html; charset=utf-8")
+    elif STAFF_UPLOAD_PATH.match(path) and status == 413:
+        page = STAFF_TOO_LARGE_PAGE.format(
+            limit=size_text(max(limit - MULTIPART_ENVELOPE, 0)), back=html.escape(path)
+        )
         await _send(send, status, page.encode(), "text/html; charset=utf-8")
     else:
         await _refuse(send, status, detail)
