@@ -3,14 +3,12 @@ local Keycloak (authorization code + PKCE), signs in there as a directorate's st
 deploy/local/users.json (password demo) and lands on /personel/ as that person; logout ends our
 session and Keycloak's (the next /personel/ asks Keycloak for the password again).
 
-Needs the stack with Keycloak as its identity provider: `IDENTITY=keycloak make up` (or the
-same variable for `make test`), so that the API's OIDC_ISSUER is the realm's issuer.
+Runs against the stack `make up` starts, whose API's OIDC_ISSUER is the local realm's issuer.
 Screenshots go to <DATA_DIR>/screenshots/staff-sign-in-*.png.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,10 +21,6 @@ from tests.browser import chromium, screenshots
 from tests.conftest import API_URL
 
 WAIT_MS = 30_000
-pytestmark = pytest.mark.skipif(
-    os.environ.get("IDENTITY", "local") != "keycloak",
-    reason="the staff sign-in needs the stack's Keycloak: IDENTITY=keycloak",
-)
 
 
 @pytest.fixture(scope="module")

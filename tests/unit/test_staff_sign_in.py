@@ -25,11 +25,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from deploy.local.identity import LocalIssuer
 from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import StaffSession
 from services.web.staff import COOKIE, LOGIN_COOKIE
+from tests.issuer import SampleIssuer
 from tests.unit.conftest import free_port
 
 CLIENT = "belediye-personel"
@@ -39,7 +39,7 @@ CLIENT = "belediye-personel"
 class Provider:
     """Signs like the municipality's provider would; `id_token_claims` lets a test forge one."""
 
-    signer: LocalIssuer
+    signer: SampleIssuer
     codes: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     id_token_claims: dict[str, Any] = dataclasses.field(default_factory=dict)
     user: str = "yol.personel"
@@ -111,7 +111,7 @@ class Provider:
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
     port = free_port()
-    signer = LocalIssuer(
+    signer = SampleIssuer(
         f"http://127.0.0.1:{port}", "belediye-hizmet-takip", tmp_path_factory.mktemp("saglayici") / "key.pem"
     )
     served = Provider(signer)
