@@ -46,12 +46,9 @@ def payload(channel_reference: str, category_code: str = "TEMIZLIK-COP") -> dict
     digest = hashlib.sha256(channel_reference.encode()).digest()
     latitude = 36.75 + int.from_bytes(digest[:4]) / 2**32 * 0.09
     longitude = 34.55 + int.from_bytes(digest[4:8]) / 2**32 * 0.11
-    return citizen_request(
-        channelReference=channel_reference,
-        categoryCode=category_code,
-        latitude=round(latitude, 6),
-        longitude=round(longitude, 6),
-    )
+    body = citizen_request(channelReference=channel_reference, categoryCode=category_code)
+    body["location"] = {**body["location"], "latitude": round(latitude, 6), "longitude": round(longitude, 6)}
+    return body
 
 
 def pct(values: Sequence[float], q: float) -> float:
