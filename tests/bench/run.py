@@ -148,7 +148,8 @@ async def ceiling(
 
     @router.task(NOTIFY_TOPIC, BenchVariables)
     async def notify(task: ExternalTask, v: BenchVariables) -> dict[str, Any]:
-        done.setdefault(v.bench_id, time.perf_counter())
+        if v.bench_id in started:  # not an instance an earlier, interrupted run left behind
+            done.setdefault(v.bench_id, time.perf_counter())
         return {}
 
     clients = [
