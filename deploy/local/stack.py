@@ -143,14 +143,20 @@ def start_postgres(layout: Layout, user: str | None) -> None:
         ],
         user=user,
     )
+    psql = _psql(bindir, sockets)
+    # The port opens before the server takes connections ("the database system is starting up").
     processes.wait_until(
         "PostgreSQL",
-        lambda: processes.port_open(5432),
+        lambda: (
+            subprocess.run(
+                [*psql, "-d", "postgres", "-c", "SELECT 1"], user=user, capture_output=True
+            ).returncode
+            == 0
+        ),
         timeout=60,
         alive=lambda: processes.read_pid(dirs, "postgres") is not None,
         log=dirs.log_file("postgres"),
     )
-    psql = _psql(bindir, sockets)
     if fresh:
         for sql in (
             "CREATE ROLE kalite LOGIN PASSWORD 'kalite' CREATEDB",

@@ -65,7 +65,7 @@ def test_a_key_made_with_the_cli_posts_its_channel_until_it_is_revoked(api: http
 
 def test_staff_sign_in_and_see_their_own_directorate(api: httpx.Client, engine: Operaton) -> None:
     wrong = sign_in("yol.mudur", "yanlis")
-    assert wrong.status_code == 401
+    assert wrong.status_code == 400  # OAuth 2.0's answer to a wrong password grant
     assert wrong.json()["error"] == "invalid_grant"
 
     # A request routed to YOL (pothole) and one to PARK (tree), both through the whole path.
