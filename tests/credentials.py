@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,9 +25,9 @@ class AsCaller(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(self, keys: dict[str, str], token: str) -> None:
+    def __init__(self, keys: dict[str, str], token: str | Callable[[], str]) -> None:
         self.keys = keys
-        self.token = token
+        self.token = token  # or what gives a fresh one (tokens of a real provider live minutes)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if "X-API-Key" not in request.headers and "Authorization" not in request.headers:
@@ -38,7 +38,8 @@ class AsCaller(httpx.Auth):
                     channel = None
                 request.headers["X-API-Key"] = self.keys.get(str(channel), self.keys["web"])
             else:
-                request.headers["Authorization"] = f"Bearer {self.token}"
+                token = self.token() if callable(self.token) else self.token
+                request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from services.bootstrap import Container, bootstrap
@@ -39,6 +41,23 @@ def staff_token(username: str, password: str = "demo") -> str:
     return token
 
 
+class FreshToken:
+    """A staff member's token for a whole test session: Keycloak's access tokens live five
+    minutes, so it signs in again shortly before the one it has expires."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        self._token = ""
+        self._expires_at = 0.0
+
+    def __call__(self) -> str:
+        if time.time() > self._expires_at - 60:
+            self._token = staff_token(self.username)
+            claims = jwt.decode(self._token, options={"verify_signature": False})
+            self._expires_at = float(claims["exp"])
+        return self._token
+
+
 @pytest.fixture(scope="session")
 def app_container(stack: None) -> Iterator[Container]:
     """The running app's own database (keys for the channels are made here, like `kalite-keys`)."""
@@ -62,7 +81,7 @@ def channel_keys(app_container: Container) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def api(channel_keys: dict[str, str]) -> Iterator[httpx.Client]:
     """The API as its callers see it: channel keys for intake, the administrator elsewhere."""
-    auth = AsCaller(channel_keys, staff_token("yonetici"))
+    auth = AsCaller(channel_keys, FreshToken("yonetici"))
     with httpx.Client(base_url=API_URL, timeout=10, auth=auth) as client:
         yield client
 
