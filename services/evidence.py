@@ -72,8 +72,17 @@ def check(upload: Upload, *, max_bytes: int, allowed_types: list[str]) -> None:
 
 
 def add(
-    uow_factory: UnitOfWorkFactory, *, dif_id: uuid.UUID, action_id: uuid.UUID, upload: Upload
+    uow_factory: UnitOfWorkFactory,
+    *,
+    dif_id: uuid.UUID,
+    action_id: uuid.UUID,
+    upload: Upload,
+    max_bytes: int,
+    allowed_types: list[str],
 ) -> EvidenceFile:
+    """Store the upload as the action's evidence once it passes `check` (every way in: the API,
+    the staff pages)."""
+    check(upload, max_bytes=max_bytes, allowed_types=allowed_types)
     with uow_factory() as uow:
         action = _open_action(uow.session, dif_id, action_id)
         row = EvidenceFile(

@@ -277,11 +277,14 @@ async def upload_evidence(
         uploaded_by=caller.username,
     )
     try:
-        evidence.check(
-            upload, max_bytes=settings.evidence_max_bytes, allowed_types=settings.evidence_allowed_types
-        )
         row = await asyncio.to_thread(
-            evidence.add, container.uow, dif_id=dif_id, action_id=action_id, upload=upload
+            evidence.add,
+            container.uow,
+            dif_id=dif_id,
+            action_id=action_id,
+            upload=upload,
+            max_bytes=settings.evidence_max_bytes,
+            allowed_types=settings.evidence_allowed_types,
         )
     except evidence.EvidenceRejected as error:
         if error.too_large:

@@ -19,10 +19,10 @@ from tests.conftest import API_URL, REPO
 from tests.credentials import AsCaller, create_channel_keys, revoke_channel_keys
 
 
-def sign_in(username: str, password: str = "demo") -> httpx.Response:
+def sign_in(username: str, password: str = "demo", *, issuer: str = LOCAL_OIDC_ISSUER) -> httpx.Response:
     """The local realm's direct-grant client (tests and scripts only; people sign in in a browser)."""
     return httpx.post(
-        f"{LOCAL_OIDC_ISSUER}/protocol/openid-connect/token",
+        f"{issuer}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
             "client_id": "belediye-cli",

@@ -23,6 +23,7 @@ from deploy.local.engine_identity import CATALOGUE, USERS, _memberships
 from services.access import Role
 from services.api.security import TokenValidator
 from services.config import Settings
+from tests.integration.conftest import sign_in
 
 SAMPLE_USERS = json.loads(USERS.read_text(encoding="utf-8"))
 
@@ -41,17 +42,8 @@ def instance() -> Iterator[keycloak.Instance]:
 
 
 def password_grant(instance: keycloak.Instance, username: str, password: str = "demo") -> httpx.Response:
-    """The local realm's direct-grant client, as tests and scripts sign in (no browser)."""
-    return httpx.post(
-        f"{instance.issuer}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "belediye-cli",
-            "username": username,
-            "password": password,
-        },
-        timeout=10,
-    )
+    """The local realm's direct-grant client, at this instance's issuer."""
+    return sign_in(username, password, issuer=instance.issuer)
 
 
 def token(instance: keycloak.Instance, username: str) -> str:
