@@ -38,6 +38,11 @@ class Permission(StrEnum):
     SYSTEM_CHECKS_RUN = "system-checks:run"
     TEMPLATES_READ = "templates:read"  # the mail and SMS texts (services/wording.py)
     TEMPLATES_WRITE = "templates:write"
+    # The quality office's monitoring page and its exports (services/indicators.py): a director
+    # sees their own directorate's figures, the IMS office, Public Relations and the
+    # administrator every directorate's.
+    MONITORING_READ = "monitoring:read"
+    MONITORING_READ_ALL = "monitoring:read-all"
 
 
 P = Permission
@@ -62,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # Those who call the citizen back or answer them see the contact; the IMS office does not.
     Role.DIRECTORATE_STAFF: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE, P.REQUESTS_CONTACT}),
-    Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE, P.REQUESTS_CONTACT}),
+    Role.DIRECTOR: frozenset(_DIRECTORATE | {P.EVIDENCE_WRITE, P.REQUESTS_CONTACT, P.MONITORING_READ}),
     # Public Relations answer citizens: they read the texts citizens get (changing them is the
     # administrator's).
     Role.PUBLIC_RELATIONS: frozenset(
@@ -73,6 +78,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NONCONFORMITIES_READ_ALL,
             P.DIFS_READ_ALL,
             P.TEMPLATES_READ,
+            P.MONITORING_READ,
+            P.MONITORING_READ_ALL,
         }
     ),
     Role.IMS_OFFICE: frozenset(
@@ -83,6 +90,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DIFS_READ_ALL,
             P.EVIDENCE_WRITE,
             P.RECORDS_DELETE,
+            P.MONITORING_READ,
+            P.MONITORING_READ_ALL,
         }
     ),
     Role.ADMINISTRATOR: frozenset(Permission),
@@ -95,6 +104,7 @@ READ_ALL = {
     P.EVIDENCE_WRITE: P.DIFS_READ_ALL,
     P.REQUESTS_PRIORITISE: P.REQUESTS_READ_ALL,
     P.REQUESTS_CONTACT: P.REQUESTS_READ_ALL,
+    P.MONITORING_READ: P.MONITORING_READ_ALL,
 }
 
 
