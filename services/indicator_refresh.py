@@ -2,11 +2,12 @@
 
 Triggers put the id of every request whose figures may have changed into `indicator_dirty` (a
 history entry, the request row, a nonconformity, an objection, a rating). `refresh` takes those ids
-in batches, recomputes their rows in `indicator_requests` from our own tables, and re-sums the
-daily cells (day of receipt × directorate × category × channel) that the old or the new rows fall
-in: `indicator_daily` (counts) and `indicator_durations` (working-day histograms, per day,
-directorate and channel), then the months those days are in (`indicator_monthly`,
-`indicator_durations_monthly`: a year's report reads twelve months, not 365 days). A queue filled
+in batches, recomputes their rows in `indicator_requests` from our own tables, and adds the
+difference between each request's row before and after to the cells it falls in: `indicator_daily`
+(counts per day of receipt × directorate × category × channel), `indicator_durations` (working-day
+histograms per day × directorate × channel) and their monthly twins `indicator_monthly`,
+`indicator_durations_monthly` (a year's report reads twelve months, not 365 days). A batch costs
+what it holds, whatever the size of the days it touches. A queue filled
 by triggers, not a watermark on `request_events.at`: `at` is the inserting transaction's clock,
 and a transaction that commits after a later one would slip behind a watermark.
 
@@ -54,11 +55,6 @@ SUMS = (
     "rated_invited",
     "rating_sum",
     "rating_low",
-)
-
-CELL_JOIN = (
-    "k.day = f.received_day AND k.directorate_code = f.directorate_code"
-    " AND k.category_code = f.category_code AND k.channel = f.channel"
 )
 
 _FACTS = """
@@ -127,65 +123,75 @@ LEFT JOIN working_calendar ca ON ca.day = (t.first_answer_at AT TIME ZONE 'Europ
 LEFT JOIN working_calendar cc ON cc.day = (t.closed_at AT TIME ZONE 'Europe/Istanbul')::date
 """
 
-_DAILY = f"""
-INSERT INTO indicator_daily (day, directorate_code, category_code, channel, requests, answered,
-    due_answered, on_time, closed, reopened, redirected, wrong_directorate, info_requested,
-    info_unanswered, nonconforming, objected, objection_upheld, objection_rejected, objection_open,
-    invited, rated, rated_invited, rating_sum, rating_low)
-SELECT f.received_day, f.directorate_code, f.category_code, f.channel, count(*),
-    count(f.first_answer_at),
-    count(*) FILTER (WHERE f.first_answer_at IS NOT NULL AND f.first_due_at IS NOT NULL),
-    count(*) FILTER (WHERE f.on_time), count(f.closed_at), count(*) FILTER (WHERE f.reopened),
-    count(*) FILTER (WHERE f.redirected), count(*) FILTER (WHERE f.wrong_directorate),
-    count(*) FILTER (WHERE f.info_requested), count(*) FILTER (WHERE f.info_unanswered),
-    count(*) FILTER (WHERE f.nonconforming), count(*) FILTER (WHERE f.objected),
-    count(*) FILTER (WHERE f.objection_upheld), count(*) FILTER (WHERE f.objection_rejected),
-    count(*) FILTER (WHERE f.objection_open), count(*) FILTER (WHERE f.invited), count(f.rating),
-    count(f.rating) FILTER (WHERE f.invited), coalesce(sum(f.rating), 0),
-    count(*) FILTER (WHERE f.rating <= {LOW_RATING})
-FROM indicator_requests f JOIN indicator_keys k ON {CELL_JOIN}
-GROUP BY f.received_day, f.directorate_code, f.category_code, f.channel
-"""
+# How each count of a cell is summed from signed request rows (−1: the row before, +1: after).
+_COUNTED = {
+    "requests": "true",
+    "answered": "c.first_answer_at IS NOT NULL",
+    "due_answered": "c.first_answer_at IS NOT NULL AND c.first_due_at IS NOT NULL",
+    "on_time": "c.on_time",
+    "closed": "c.closed_at IS NOT NULL",
+    "reopened": "c.reopened",
+    "redirected": "c.redirected",
+    "wrong_directorate": "c.wrong_directorate",
+    "info_requested": "c.info_requested",
+    "info_unanswered": "c.info_unanswered",
+    "nonconforming": "c.nonconforming",
+    "objected": "c.objected",
+    "objection_upheld": "c.objection_upheld",
+    "objection_rejected": "c.objection_rejected",
+    "objection_open": "c.objection_open",
+    "invited": "c.invited",
+    "rated": "c.rating IS NOT NULL",
+    "rated_invited": "c.rating IS NOT NULL AND c.invited",
+    "rating_low": f"c.rating <= {LOW_RATING}",
+}
+_DAY = {"daily": "c.received_day", "monthly": "date_trunc('month', c.received_day)::date"}
 
-# Histograms have no category (that would multiply their rows): a category's come from the rows.
-_DURATIONS = """
-INSERT INTO indicator_durations (day, directorate_code, channel, kind, wd, n)
-SELECT f.received_day, f.directorate_code, f.channel, d.kind, d.wd, count(*)
-FROM indicator_requests f
-JOIN (SELECT DISTINCT day, directorate_code, channel FROM indicator_keys) k
-  ON k.day = f.received_day AND k.directorate_code = f.directorate_code AND k.channel = f.channel
-CROSS JOIN LATERAL (VALUES ('yanit', f.answer_wd), ('kapanis', f.close_wd)) AS d (kind, wd)
-WHERE d.wd IS NOT NULL
-GROUP BY f.received_day, f.directorate_code, f.channel, d.kind, d.wd
-"""
 
-_MONTHS = "(SELECT DISTINCT date_trunc('month', day)::date AS day, {columns} FROM indicator_keys)"
-_MONTHLY = f"""
-INSERT INTO indicator_monthly (day, directorate_code, category_code, channel, {", ".join(SUMS)})
-SELECT k.day, c.directorate_code, c.category_code, c.channel, {", ".join(f"sum(c.{s})" for s in SUMS)}
-FROM {_MONTHS.format(columns="directorate_code, category_code, channel")} k
-JOIN indicator_daily c ON c.day >= k.day AND c.day < (k.day + interval '1 month')::date
-  AND c.directorate_code = k.directorate_code AND c.category_code = k.category_code AND c.channel = k.channel
-GROUP BY k.day, c.directorate_code, c.category_code, c.channel
-"""
-_DURATIONS_MONTHLY = f"""
-INSERT INTO indicator_durations_monthly (day, directorate_code, channel, kind, wd, n)
-SELECT k.day, c.directorate_code, c.channel, c.kind, c.wd, sum(c.n)
-FROM {_MONTHS.format(columns="directorate_code, channel")} k
-JOIN indicator_durations c ON c.day >= k.day AND c.day < (k.day + interval '1 month')::date
-  AND c.directorate_code = k.directorate_code AND c.channel = k.channel
-GROUP BY k.day, c.directorate_code, c.channel, c.kind, c.wd
-"""
-# What each summary table is keyed by, beyond the day: (table, key columns, the keys' day).
-_CLEARED = (
-    ("indicator_daily", ("directorate_code", "category_code", "channel"), "k.day"),
-    (
-        "indicator_monthly",
-        ("directorate_code", "category_code", "channel"),
-        "date_trunc('month', k.day)::date",
-    ),
-    ("indicator_durations", ("directorate_code", "channel"), "k.day"),
-    ("indicator_durations_monthly", ("directorate_code", "channel"), "date_trunc('month', k.day)::date"),
+def _counts_delta(table: str, day: str) -> str:
+    """Add the batch's change to the cells it touches, then drop the cells left empty."""
+    sums = [f"coalesce(sum(c.sign) FILTER (WHERE {cond}), 0)" for cond in _COUNTED.values()]
+    sums.append("coalesce(sum(c.sign * c.rating), 0)")
+    columns = [*_COUNTED, "rating_sum"]
+    return (
+        f"INSERT INTO {table} AS t (day, directorate_code, category_code, channel, {', '.join(columns)})"
+        f" SELECT {day}, c.directorate_code, c.category_code, c.channel, {', '.join(sums)}"
+        " FROM indicator_change c GROUP BY 1, 2, 3, 4"
+        " ON CONFLICT (day, directorate_code, category_code, channel) DO UPDATE SET "
+        + ", ".join(f"{col} = t.{col} + excluded.{col}" for col in columns)
+        + f"; DELETE FROM {table} t USING (SELECT DISTINCT {day} AS day, c.directorate_code,"
+        " c.category_code, c.channel FROM indicator_change c) k WHERE t.day = k.day"
+        " AND t.directorate_code = k.directorate_code AND t.category_code = k.category_code"
+        " AND t.channel = k.channel AND t.requests = 0"
+    )
+
+
+def _histogram_delta(table: str, day: str) -> str:
+    return (
+        f"INSERT INTO {table} AS t (day, directorate_code, channel, kind, wd, n)"
+        f" SELECT {day}, c.directorate_code, c.channel, d.kind, d.wd, sum(c.sign)"
+        " FROM indicator_change c CROSS JOIN LATERAL (VALUES ('yanit', c.answer_wd),"
+        " ('kapanis', c.close_wd)) AS d (kind, wd) WHERE d.wd IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        " HAVING sum(c.sign) <> 0"
+        " ON CONFLICT (day, directorate_code, channel, kind, wd) DO UPDATE SET n = t.n + excluded.n"
+        f"; DELETE FROM {table} t USING (SELECT DISTINCT {day} AS day, c.directorate_code, c.channel"
+        " FROM indicator_change c) k WHERE t.day = k.day AND t.directorate_code = k.directorate_code"
+        " AND t.channel = k.channel AND t.n = 0"
+    )
+
+
+_DELTAS = (
+    _counts_delta("indicator_daily", _DAY["daily"]),
+    _counts_delta("indicator_monthly", _DAY["monthly"]),
+    _histogram_delta("indicator_durations", _DAY["daily"]),
+    _histogram_delta("indicator_durations_monthly", _DAY["monthly"]),
+)
+SUMMARIES = (
+    "indicator_requests",
+    "indicator_daily",
+    "indicator_monthly",
+    "indicator_durations",
+    "indicator_durations_monthly",
 )
 
 
@@ -224,9 +230,8 @@ def refresh(session: Session, *, now: datetime, batch: int = 50_000, rounds: int
     )
     session.execute(
         text(
-            "CREATE TEMP TABLE IF NOT EXISTS indicator_keys (day date, directorate_code text,"
-            " category_code text, channel text, PRIMARY KEY (day, directorate_code, category_code,"
-            " channel)) ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS indicator_change ON COMMIT DROP AS"
+            " SELECT 0 AS sign, * FROM indicator_requests WITH NO DATA"
         )
     )
     total, done = 0, 0
@@ -239,7 +244,9 @@ def refresh(session: Session, *, now: datetime, batch: int = 50_000, rounds: int
 
 
 def _batch(session: Session, size: int) -> int:
-    session.execute(text("TRUNCATE indicator_batch, indicator_keys"))
+    """Recompute one batch of stale requests; the summaries change by the difference between
+    their rows before and after (so a batch costs what it holds, not what its days hold)."""
+    session.execute(text("TRUNCATE indicator_batch, indicator_change"))
     taken = session.scalar(
         text(
             "WITH taken AS (DELETE FROM indicator_dirty WHERE request_id IN"
@@ -252,28 +259,23 @@ def _batch(session: Session, size: int) -> int:
     if not taken:
         return 0
     session.execute(text("ANALYZE indicator_batch"))
-    keys = (
-        "INSERT INTO indicator_keys SELECT DISTINCT f.received_day, f.directorate_code, f.category_code,"
-        " f.channel FROM indicator_requests f JOIN indicator_batch b USING (request_id)"
-        " ON CONFLICT DO NOTHING"
-    )
-    session.execute(text(keys))
+    rows = "SELECT {sign}, f.* FROM indicator_requests f JOIN indicator_batch b USING (request_id)"
+    session.execute(text("INSERT INTO indicator_change " + rows.format(sign=-1)))
     session.execute(
         text("DELETE FROM indicator_requests f USING indicator_batch b WHERE f.request_id = b.request_id")
     )
     session.execute(text(_FACTS))
-    session.execute(text(keys))
-    session.execute(text("ANALYZE indicator_keys"))
-    for table, columns, day in _CLEARED:
-        same = " AND ".join(f"d.{c} = k.{c}" for c in columns)
-        session.execute(text(f"DELETE FROM {table} d USING indicator_keys k WHERE d.day = {day} AND {same}"))
-    for statement in (_DAILY, _DURATIONS, _MONTHLY, _DURATIONS_MONTHLY):
-        session.execute(text(statement))
+    session.execute(text("INSERT INTO indicator_change " + rows.format(sign=1)))
+    session.execute(text("ANALYZE indicator_change"))
+    for delta in _DELTAS:
+        for statement in delta.split("; "):
+            session.execute(text(statement))
     return int(taken)
 
 
 def rebuild(session: Session, *, now: datetime) -> int | None:
-    """Mark every request and refresh: after a bulk load with the triggers off (the benchmark)."""
+    """Recompute every summary from scratch: after a bulk load with the triggers off (the
+    benchmark), or should the summaries ever be in doubt."""
     session.execute(
         text("INSERT INTO indicator_dirty SELECT id FROM citizen_requests ON CONFLICT DO NOTHING")
     )

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from services import indicator_figures, service_time
 from services.citizen_requests import new_tracking_code
-from services.indicator_refresh import refresh
+from services.indicator_refresh import SUMMARIES, rebuild, refresh
 from services.indicator_tables import Filters, Granularity, Report, Unit
 from services.indicators import FIGURES, behind, report
 from services.models import (
@@ -672,3 +672,30 @@ def test_periods_that_are_not_whole_months_and_narrower_filters(session: Session
     phone = report(session, Filters(APRIL.start, APRIL.end, channel="cagri-merkezi"), scope=None, now=NOW)
     assert cells(phone, "sureler-genel") == [["Genel", 1, 11, 11, 1, 11, 11]]
     assert cells(phone, "hizmet-suresi-genel") == [["Genel", 1, 0, 0.0]]
+
+
+def _summaries(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table: sorted(tuple(row) for row in session.execute(text(f"SELECT * FROM {table}")))
+        for table in SUMMARIES
+    }
+
+
+def test_the_incremental_summaries_equal_a_rebuild(session: Session, data: Data) -> None:
+    """Changes of every kind, refreshed as differences, leave the same tables as recomputing all."""
+    r9 = session.get(CitizenRequest, data.r["R9"])
+    r1 = session.get(CitizenRequest, data.r["R1"])
+    r12 = session.get(CitizenRequest, data.r["R12"])
+    assert r9 is not None and r1 is not None and r12 is not None
+    r9.closed_at, r9.status = ist(5, 6, 9), "kapatildi"
+    data.event("R9", "yanitlandi", ist(5, 6, 9))
+    r1.closed_at, r1.status = None, "yeniden-acildi"
+    data.event("R1", "yeniden-acildi", ist(5, 2))
+    r12.merged_into_id, r12.status = data.r["R5"], "birlestirildi"
+    session.add(SatisfactionRating(request_id=data.r["R7"], score=2, rated_at=ist(5, 4)))
+    session.flush()
+    assert refresh(session, now=NOW) == 4
+    incremental = _summaries(session)
+    assert data.r["R12"] not in {row[0] for row in incremental["indicator_requests"]}
+    rebuild(session, now=NOW)
+    assert _summaries(session) == incremental
