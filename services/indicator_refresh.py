@@ -71,13 +71,6 @@ WITH ev AS (
                 AND coalesce(e.details ->> 'sent', 'true') = 'true') AS invited
     FROM request_events e JOIN indicator_batch b USING (request_id)
     GROUP BY e.request_id
-), first_period AS (
-    -- A reopened request's first due date: the one the last routing before its first answer set.
-    SELECT DISTINCT ON (e.request_id) e.request_id, (e.details ->> 'dueAt')::timestamptz AS due_at
-    FROM request_events e JOIN ev USING (request_id)
-    WHERE ev.reopened AND e.event = 'yonlendirildi' AND e.details ? 'dueAt'
-      AND (ev.first_answer_at IS NULL OR e.at <= ev.first_answer_at)
-    ORDER BY e.request_id, e.at DESC
 ), obj AS (
     SELECT o.request_id,
         bool_or(o.status = 'yeniden-acildi') AS upheld,
@@ -99,7 +92,13 @@ WITH ev AS (
     FROM indicator_batch b
     JOIN citizen_requests r ON r.id = b.request_id
     LEFT JOIN ev ON ev.request_id = r.id
-    LEFT JOIN first_period fp ON fp.request_id = r.id
+    -- A reopened request's first due date: the one its last routing before the first answer set.
+    LEFT JOIN LATERAL (
+        SELECT (e.details ->> 'dueAt')::timestamptz AS due_at FROM request_events e
+        WHERE coalesce(ev.reopened, false) AND e.request_id = r.id AND e.event = 'yonlendirildi'
+          AND e.details ? 'dueAt' AND (ev.first_answer_at IS NULL OR e.at <= ev.first_answer_at)
+        ORDER BY e.at DESC LIMIT 1
+    ) fp ON true
     LEFT JOIN obj ON obj.request_id = r.id
     LEFT JOIN satisfaction_ratings s ON s.request_id = r.id
     WHERE r.merged_into_id IS NULL
