@@ -8,7 +8,11 @@ Shared rules (they hold for every request figure):
 - Merged duplicates are left out of every figure: their answer is their primary's.
 - Working days come from the service time's calendar (services/working_days.py: weekends and Turkish
   public holidays). Between two instants they are the working days d with date(a) < d ≤ date(b),
-  dates taken in Europe/Istanbul: received Friday, answered Monday is 1; the same day is 0.
+  dates taken in Europe/Istanbul: received Friday, answered Monday is 1; the same day is 0; received
+  on a Saturday or a holiday, answered on the next working day, is 1.
+- Service time is judged by instants: the first answer at or before the due date the request was
+  given (working days, or clock hours for an urgent one). Requests never routed have no due date:
+  they are neither assessed nor overdue.
 - The first answer is the first `yanitlandi` or `kuruma-yonlendirildi` history entry (a redirected
   request's answer is its redirection); a reopened request keeps its first answer. Close is the
   request's current `closed_at`: a request reopened and not closed again is open.
@@ -343,6 +347,38 @@ FIGURES: dict[str, Figure] = {
 }
 
 
+HOW = """## How they are computed
+
+- In SQL over our own tables (never the engine's history), from summary tables that migration
+  0018 adds and `services/indicator_refresh.py` keeps:
+  - `working_calendar`: every day from 2015 with `working` and a running `wd_index` (filled from
+    `services/working_days.py`, the service time's calendar): working days between two days are
+    an index difference.
+  - `indicator_requests`: one row per request (merged duplicates have none) with what the figures
+    count: receipt day, directorate, category, channel, first and current due date, first answer,
+    close, working days to answer and to close, and the flags (reopened, redirected, …).
+  - `indicator_daily` / `indicator_monthly`: those rows summed per day (month) of receipt ×
+    directorate × category × channel; `indicator_durations` / `indicator_durations_monthly`:
+    working-day histograms per day (month) × directorate × channel, so medians and 90th
+    percentiles are exact without reading every request. A period reads its whole months from
+    the monthly tables and the days at its ends from the daily ones; a category's histograms
+    come from its rows in `indicator_requests` (an index on category and day).
+  - "Now" figures (open requests past due) read the open rows of `indicator_requests` at the
+    report's `now`; DİF figures read the DİF tables themselves (a few thousand rows a year).
+- Incremental refresh: triggers on `citizen_requests`, `request_events`, `nonconformities`,
+  `objections` and `satisfaction_ratings` put the request's id into `indicator_dirty`. A refresh
+  takes those ids in batches (50,000), recomputes their rows and adds the difference between each
+  row before and after to the sums and histograms. A queue, not a watermark on
+  `request_events.at`: that is the inserting transaction's clock, and a transaction committing
+  after a later one would slip behind a watermark. One refresh at a time (an advisory lock).
+- In production the workers process (`kalite-workers`) refreshes every
+  `INDICATOR_REFRESH_SECONDS` (default 60): the page is exact as of the last refresh, at most
+  that old. `python -m services.indicator_refresh --rebuild` recomputes everything from scratch.
+- Speed: `make bench ARGS="--indicators"` (README, Benchmark) loads a year of a metropolitan
+  municipality (1.5 million requests) and times the report.
+"""
+
+
 def markdown() -> str:
     """docs/indicators.md: the shared rules and every figure's definition."""
     doc = sys.modules[__name__].__doc__ or ""
@@ -357,6 +393,7 @@ def markdown() -> str:
         "",
         rules,
         "",
+        HOW,
         "## Figures",
         "",
         "| Key | Title | Unit | Lists | Definition |",

@@ -16,15 +16,18 @@ runs it every INDICATOR_REFRESH_SECONDS (workers/main.py); tests and the benchma
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from services.config import get_settings
 from services.working_days import ISTANBUL, is_working_day
 
 log = logging.getLogger(__name__)
@@ -309,3 +312,27 @@ async def run_refresher(engine: Engine, *, every_seconds: float, stop: asyncio.E
             log.warning("monitoring summaries not refreshed this round: %s", type(error).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="bring the monitoring summaries up to date")
+    parser.add_argument("--rebuild", action="store_true", help="recompute every summary from scratch")
+    args = parser.parse_args(argv)
+    engine = create_engine(get_settings().database_url)
+    try:
+        if args.rebuild:
+            with Session(engine) as session:
+                done = rebuild(session, now=datetime.now(UTC))
+                session.commit()
+        else:
+            done = refresh_once(engine)
+    finally:
+        engine.dispose()
+    sys.stdout.write(
+        f"monitoring summaries: {'another refresh is running' if done is None else done} recomputed\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services import indicator_figures, service_time
 from services.citizen_requests import new_tracking_code
-from services.indicator_refresh import SUMMARIES, rebuild, refresh
+from services.indicator_refresh import LOCK_KEY, SUMMARIES, rebuild, refresh
 from services.indicator_tables import Filters, Granularity, Report, Unit
 from services.indicators import FIGURES, behind, report
 from services.models import (
@@ -699,3 +699,15 @@ def test_the_incremental_summaries_equal_a_rebuild(session: Session, data: Data)
     assert data.r["R12"] not in {row[0] for row in incremental["indicator_requests"]}
     rebuild(session, now=NOW)
     assert _summaries(session) == incremental
+
+
+def test_one_refresh_at_a_time(session: Session, database_url: str) -> None:
+    """While another process refreshes (holds the lock), a second refresh returns at once."""
+    other = create_engine(database_url)
+    try:
+        with other.connect() as connection, connection.begin():
+            assert connection.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+            assert refresh(session, now=NOW) is None
+        assert refresh(session, now=NOW) is not None
+    finally:
+        other.dispose()
