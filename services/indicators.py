@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, select, text
@@ -66,6 +66,9 @@ SECTIONS = {
     "yonetim": "Yönetimin gözden geçirmesi",
 }
 TOP_CATEGORIES = 10
+# The management review lists the period's DİFs one by one up to this many (the PDF stays readable;
+# the lists behind the summary's numbers hold them all).
+LISTED_DIFS = 200
 DUE_DAY = "(f.due_at AT TIME ZONE 'Europe/Istanbul')::date"
 OPENED_DAY = "(d.opened_at AT TIME ZONE 'Europe/Istanbul')::date"
 WAITING_SINCE = (
@@ -102,13 +105,34 @@ def nearest_rank(histogram: Mapping[int, int], p: float) -> int | None:
     raise AssertionError("unreachable")
 
 
-def _band(bands: Mapping[str, tuple[str, int, int | None]], value: int) -> str:
-    return next(k for k, (_, lo, hi) in bands.items() if value >= lo and (hi is None or value <= hi))
+def _since(session: Session, today: date, days: Iterable[int]) -> dict[int, datetime]:
+    """For each k: the instant from which fewer than k working days have passed by `today` —
+    "at least k working days ago" is then a plain comparison of the column (no per-row lookup):
+    k working days ago ⇔ the moment's Istanbul date is at most the last day whose working-day
+    index is today's minus k."""
+    found = {}
+    for k in days:
+        day = session.scalar(
+            text(
+                "SELECT max(day) FROM working_calendar WHERE wd_index <="
+                " (SELECT wd_index FROM working_calendar WHERE day = :today) - :k"
+            ),
+            {"today": today, "k": k},
+        )
+        found[k] = datetime.combine(day + timedelta(days=1), time(0), ISTANBUL)
+    return found
 
 
-def _band_sql(bands: Mapping[str, tuple[str, int, int | None]], key: str, expression: str) -> str:
-    _, lo, hi = bands[key]
-    return f"({expression}) >= {lo}" + ("" if hi is None else f" AND ({expression}) <= {hi}")
+def _band_case(
+    session: Session, bands: Mapping[str, tuple[str, int, int | None]], column: str, today: date
+) -> tuple[str, dict[str, Any]]:
+    """SQL naming the band of working days from `column` to today, and its parameters."""
+    lows = sorted(((lo, key) for key, (_, lo, _) in bands.items()), reverse=True)
+    since = _since(session, today, [lo for lo, _ in lows if lo > 0])
+    params = {f"band_{lo}": since[lo] for lo, _ in lows if lo > 0}
+    cases = " ".join(f"WHEN {column} < :band_{lo} THEN '{key}'" for lo, key in lows if lo > 0)
+    floor = next(key for lo, key in lows if lo == 0)
+    return f"CASE {cases} ELSE '{floor}' END", params
 
 
 def _narrow(filters: Filters, where: Mapping[str, str], scope: str | None) -> Filters:
@@ -292,26 +316,31 @@ class _Data:
             self.histograms[(owner, row["kind"])][row["wd"]] = row["n"]
 
     def _overdue(self) -> None:
-        """Open requests past their due date now (the partial index on open rows)."""
+        """Open requests past their due date now, banded, and the unanswered ones per directorate
+        and category (the open rows only: a partial index)."""
         clauses, params = _conditions(self.filters, "f", "received_day")
-        params.update(now=self.now, today=self.today)
-        self.overdue = self.session.execute(
+        band, more = _band_case(self.session, OVERDUE_BANDS, "f.due_at", self.today)
+        params.update(more, now=self.now)
+        rows = self.session.execute(
             text(
-                "SELECT f.directorate_code, f.category_code, f.first_answer_at IS NULL AS unanswered,"
-                " (SELECT wd_index FROM working_calendar WHERE day = :today) - cd.wd_index AS late,"
-                " count(*)::int AS n"
-                f" FROM indicator_requests f JOIN working_calendar cd ON cd.day = {DUE_DAY}"
-                f" WHERE f.closed_at IS NULL AND f.due_at < :now AND {' AND '.join(clauses)}"
-                " GROUP BY 1, 2, 3, 4"
+                f"SELECT grouping(f.directorate_code) AS gd, f.directorate_code, f.category_code,"
+                f" {band} AS band, count(*)::int AS n,"
+                " count(*) FILTER (WHERE f.first_answer_at IS NULL)::int AS unanswered"
+                f" FROM indicator_requests f WHERE f.closed_at IS NULL AND f.due_at < :now"
+                f" AND {' AND '.join(clauses)}"
+                f" GROUP BY GROUPING SETS (({band}), (f.directorate_code, f.category_code))"
             ),
             params,
-        ).all()
+        ).mappings()
+        self.bands: dict[str, int] = dict.fromkeys(OVERDUE_BANDS, 0)
         self.late: dict[tuple[str, str], int] = defaultdict(int)
-        for row in self.overdue:
-            if row.unanswered:
-                self.late[("", "")] += row.n
-                self.late[("mudurluk", row.directorate_code)] += row.n
-                self.late[("kategori", row.category_code)] += row.n
+        for row in rows:
+            if row["gd"]:
+                self.bands[row["band"]] = row["n"]
+                continue
+            self.late[("", "")] += row["unanswered"]
+            self.late[("mudurluk", row["directorate_code"])] += row["unanswered"]
+            self.late[("kategori", row["category_code"])] += row["unanswered"]
 
     def sums(self, group: str = "", key: str = "") -> dict[str, int]:
         return self.cells.get((group, key), dict.fromkeys(SUMS, 0))
@@ -420,9 +449,7 @@ def _service_time(data: _Data) -> Section:
         None,
         note,
     )
-    late: dict[str, int] = dict.fromkeys(OVERDUE_BANDS, 0)
-    for row in data.overdue:
-        late[_band(OVERDUE_BANDS, row.late)] += row.n
+    late = data.bands
     overdue = Table(
         "geciken-acik",
         "Süresi geçmiş açık talepler (gecikmeye göre)",
@@ -661,16 +688,16 @@ def _working_days_since(expression: str) -> str:
 
 def _difs(data: _Data) -> Section:
     scope, params = _dif_params(data)
-    ages = data.session.execute(
-        text(
-            f"SELECT {_working_days_since('d.opened_at')} FROM difs d"
-            f" WHERE {scope} AND {FIGURES['dif-acik'].condition}"
-        ),
-        params,
-    ).scalars()
+    band, more = _band_case(data.session, DIF_AGE_BANDS, "d.opened_at", data.today)
     by_age = dict.fromkeys(DIF_AGE_BANDS, 0)
-    for age in ages:
-        by_age[_band(DIF_AGE_BANDS, int(age))] += 1
+    for key, n in data.session.execute(
+        text(
+            f"SELECT {band}, count(*) FROM difs d"
+            f" WHERE {scope} AND {FIGURES['dif-acik'].condition} GROUP BY 1"
+        ),
+        {**params, **more},
+    ):
+        by_age[key] = int(n)
     open_table = Table(
         "dif-acik-yas",
         "Açık DİF'ler (açılıştan bu yana)",
@@ -783,16 +810,19 @@ def _management(data: _Data) -> Section:
         ),
     )
     scope, params = _dif_params(data)
+    in_period = f"{scope} AND (({FIGURES['dif-acilan'].condition}) OR ({FIGURES['dif-kapanan'].condition}))"
     listed = data.session.execute(
         text(
             "SELECT d.number, d.directorate_code, d.status, d.opened_at, d.closed_at,"
             " (SELECT count(*) FROM dif_approvals p WHERE p.dif_id = d.id AND p.step = 'eys-dogrulama'"
             "  AND p.decision = 'geri-gonder') AS returns"
-            f" FROM difs d WHERE {scope} AND (({FIGURES['dif-acilan'].condition})"
-            f" OR ({FIGURES['dif-kapanan'].condition})) ORDER BY d.opened_at, d.number"
+            f" FROM difs d WHERE {in_period} ORDER BY d.opened_at, d.number LIMIT {LISTED_DIFS}"
         ),
         params,
     ).all()
+    total = len(listed)
+    if total == LISTED_DIFS:
+        total = int(data.session.scalar(text(f"SELECT count(*) FROM difs d WHERE {in_period}"), params) or 0)
 
     def result(closed: datetime | None, status: str, returns: int) -> str:
         if closed is None:
@@ -822,7 +852,14 @@ def _management(data: _Data) -> Section:
             for r in listed
         ),
         None,
-        None if listed else "Dönemde açılan ya da kapanan DİF yok.",
+        "Dönemde açılan ya da kapanan DİF yok."
+        if not listed
+        else (
+            f"İlk {LISTED_DIFS} DİF gösteriliyor (toplam {total}); tamamı yukarıdaki açılan ve kapanan "
+            "sayılarının bağlantısındadır."
+            if total > len(listed)
+            else None
+        ),
     )
     return Section("yonetim", SECTIONS["yonetim"], (categories, summary, difs))
 
@@ -867,7 +904,9 @@ def behind(
             clauses.append("d.directorate_code = :directorate")
             params["directorate"] = narrowed.directorate
         if "yas" in where:
-            clauses.append(_band_sql(DIF_AGE_BANDS, where["yas"], _working_days_since("d.opened_at")))
+            band, more = _band_case(session, DIF_AGE_BANDS, "d.opened_at", today)
+            clauses.append(f"{band} = :age_band")
+            params.update(more, age_band=where["yas"])
         if "adim" in where:
             clauses.append("d.status = :step_status")
             params["step_status"] = APPROVAL_STEPS[where["adim"]][1]
@@ -878,8 +917,9 @@ def behind(
     clauses.append(f"({definition.condition})")
     params.update(now=now, today=today)
     if "gecikme" in where:
-        late = _working_days_since("f.due_at")
-        clauses.append(_band_sql(OVERDUE_BANDS, where["gecikme"], late))
+        band, more = _band_case(session, OVERDUE_BANDS, "f.due_at", today)
+        clauses.append(f"{band} = :late_band")
+        params.update(more, late_band=where["gecikme"])
     condition = text(" AND ".join(clauses)).bindparams(**_used(params, clauses))
     table = IndicatorRequest.__table__.alias("f")
     return Behind("requests", select(table.c.request_id).where(condition))
