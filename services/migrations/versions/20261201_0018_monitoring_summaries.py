@@ -138,7 +138,6 @@ def upgrade() -> None:
         "ix_indicator_requests_open",
         "indicator_requests",
         ["received_day"],
-        postgresql_include=["due_at", "directorate_code", "category_code", "channel", "first_answer_at"],
         postgresql_where=sa.text("closed_at IS NULL"),
     )
     op.create_index("ix_indicator_requests_category", "indicator_requests", ["category_code", "received_day"])
