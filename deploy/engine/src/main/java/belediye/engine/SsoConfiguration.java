@@ -36,6 +36,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.BadCredentialsException;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.AuthenticationException;
@@ -54,6 +55,7 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+import org.springframework.security.web.session.HttpSessionEventPublisher;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
@@ -85,6 +87,9 @@ import org.springframework.web.bind.annotation.RestController;
  *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso.js}),
  *       which ends the session (engine and Spring) and sends the browser to the provider's
  *       end_session_endpoint with {@code id_token_hint} and {@code post_logout_redirect_uri}.
+ *   <li>Back-channel logout: a sign-out elsewhere (our staff pages, Keycloak's account page, an
+ *       administrator) reaches {@code /logout/connect/back-channel/oidc} as a signed logout
+ *       token, and the session opened in that provider session ends.
  * </ul>
  */
 @Configuration
@@ -133,6 +138,10 @@ public class SsoConfiguration {
         .formLogin(form -> form.defaultSuccessUrl("/operaton/app/", false))
         .authenticationProvider(new BreakGlass(engine.getIdentityService(), breakGlassGroup))
         .logout(out -> out.logoutSuccessHandler(logout))
+        // The provider's back-channel logout (POST /logout/connect/back-channel/oidc with a
+        // signed logout token): a sign-out on our staff pages or at Keycloak ends this session
+        // too. The session registry is in memory, per node (docs/identity.md says so).
+        .oidcLogout(oidc -> oidc.backChannel(Customizer.withDefaults()))
         .exceptionHandling(errors -> errors
             .defaultAuthenticationEntryPointFor(new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED), path("/operaton/api/**"))
             .defaultAuthenticationEntryPointFor(new SignInKeepingTheFragment(), AnyRequestMatcher.INSTANCE))
@@ -140,8 +149,15 @@ public class SsoConfiguration {
         // /logout needs no token: the session cookie is SameSite=Lax, so no other site can post
         // it. Spring Security's token stays on the break-glass form (/login).
         .csrf(csrf -> csrf.ignoringRequestMatchers(
-            path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout")));
+            path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout"),
+            path("/logout/connect/back-channel/*")));
     return http.build();
+  }
+
+  /** Sessions that end (logout, timeout) leave the back-channel logout's session registry. */
+  @Bean
+  public HttpSessionEventPublisher sessionEvents() {
+    return new HttpSessionEventPublisher();
   }
 
   /** Operaton's container-based authentication, right after Spring Security's filter chain. */
