@@ -31,6 +31,7 @@ from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
 from tests.browser import chromium, screenshots
+from tests.integration.conftest import staff_token
 from tests.integration.tasklist import poll
 
 WAIT_MS = 60_000  # a loaded 2-core machine: an AngularJS app, Keycloak and the engine
@@ -283,3 +284,47 @@ def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: st
         timeout=10,
     )
     assert closed.status_code in (401, 403), closed.status_code
+
+
+def test_staff_call_the_engine_rest_api_with_their_token_and_have_no_engine_password(
+    engine: Operaton, instance: str, sso_engine: str
+) -> None:
+    """Scripts and tests act as a member of staff with the provider's token: the engine's user and
+    groups come from its claims, as in Tasklist. No sample user of the directory has an engine
+    password; `demo` (break-glass) keeps its own."""
+    rest = f"{ENGINE}/engine-rest"
+    for user in ("yol.personel", "park.personel", "yol.mudur", "eys.uzman", "yonetici"):
+        refused = httpx.get(f"{rest}/task/count", auth=(user, "demo"), timeout=10)
+        assert refused.status_code == 401, user
+    assert httpx.get(f"{rest}/task/count", auth=("demo", "demo"), timeout=10).status_code == 200
+
+    token = staff_token(USER)
+    as_staff = {"Authorization": f"Bearer {token}"}
+    tasks = httpx.get(f"{rest}/task", params={"processInstanceId": instance}, headers=as_staff, timeout=10)
+    assert tasks.status_code == 200, tasks.text
+    # Candidate groups from the token: the own directorate's task only.
+    assert [t["name"] for t in tasks.json()] == [f"SSO denemesi {OWN_GROUP}"]
+    (own,) = tasks.json()
+    claim = f"{rest}/task/{own['id']}/claim"
+    claimed = httpx.post(claim, json={"userId": USER}, headers=as_staff, timeout=10)
+    assert claimed.status_code == 204, claimed.text
+    assert engine.tasks(taskId=own["id"])[0].assignee == USER
+
+    # A token the engine must not take: tampered, or of another realm (Keycloak's master realm).
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[::-1]}"
+    master = httpx.post(
+        f"{keycloak.Instance.from_env().url}/realms/master/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.ADMIN[0],
+            "password": keycloak.ADMIN[1],
+        },
+        timeout=10,
+    )
+    assert master.status_code == 200, master.text
+    for wrong in (tampered, master.json()["access_token"], "kisa"):
+        answer = httpx.get(f"{rest}/task/count", headers={"Authorization": f"Bearer {wrong}"}, timeout=10)
+        assert answer.status_code == 401, answer.text
+        assert "Bearer" in answer.headers.get_list("www-authenticate")[-1]

@@ -198,7 +198,7 @@ def test_staff_work_an_action_in_tasklist_and_our_pages_signed_in_once(
     evidence.get_by_role("button", name="Çıkış yap").click()
     evidence.wait_for_url(f"{ISSUER}/**")
     assert _staff_session(evidence) == 303
-    poll(lambda: True if _tasklist_session(page) == 401 else None, what="the engine's session to end", timeout=20)
+    poll(lambda: True if _tasklist_session(page) == 401 else None, what="Tasklist's logout", timeout=20)
     page.goto(TASKLIST)
     page.wait_for_url(f"{ISSUER}/**")
     _shot(page, "cikis-sonrasi-tasklist")

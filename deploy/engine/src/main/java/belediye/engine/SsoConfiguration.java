@@ -50,7 +50,14 @@ import org.springframework.security.oauth2.client.userinfo.OAuth2UserService;
 import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.oidc.user.DefaultOidcUser;
+import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
 import org.springframework.security.oauth2.core.oidc.user.OidcUser;
+import org.springframework.security.oauth2.jwt.JwtClaimNames;
+import org.springframework.security.oauth2.jwt.JwtClaimValidator;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtDecoders;
+import org.springframework.security.oauth2.jwt.JwtValidators;
+import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.AuthenticationEntryPoint;
@@ -83,7 +90,9 @@ import org.springframework.web.bind.annotation.RestController;
  *       {@code operaton-admin}, i.e. {@code demo}) sign in with their engine password on Spring
  *       Security's page {@code /login}, for when the provider is down. Their groups are the
  *       engine's own memberships. Operaton's own password endpoint is closed.
- *   <li>The REST API ({@code /engine-rest}, HTTP Basic, {@link RestAuthentication}) is untouched.
+ *   <li>The REST API ({@code /engine-rest}, {@link RestAuthentication}) takes the provider's access
+ *       tokens besides HTTP Basic: staff scripts and tests act as themselves without an engine
+ *       password ({@code belediye.sso.rest-audience} names the audience a token must carry).
  *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso.js}),
  *       which ends the session (engine and Spring) and sends the browser to the provider's
  *       end_session_endpoint with {@code id_token_hint} and {@code post_logout_redirect_uri}.
@@ -152,6 +161,25 @@ public class SsoConfiguration {
             path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout"),
             path("/logout/connect/back-channel/*")));
     return http.build();
+  }
+
+  /**
+   * The REST API accepts the provider's access tokens (TokenOrPasswordAuthentication): signed by
+   * its keys (discovery at start), of its issuer, unexpired, for the audience named here.
+   */
+  @Bean
+  public JwtDecoder restTokens(
+      @Value("${spring.security.oauth2.client.provider.oidc.issuer-uri}") String issuer,
+      @Value("${belediye.sso.rest-audience:belediye-hizmet-takip}") String audience,
+      @Value("${belediye.sso.username-claim:preferred_username}") String usernameClaim,
+      @Value("${belediye.sso.groups-claim:groups}") String groupsClaim) {
+    NimbusJwtDecoder decoder = JwtDecoders.fromIssuerLocation(issuer);
+    decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(
+        JwtValidators.createDefaultWithIssuer(issuer),
+        new JwtClaimValidator<List<String>>(JwtClaimNames.AUD, aud -> aud != null && aud.contains(audience))));
+    TokenOrPasswordAuthentication.acceptTokens(
+        new TokenOrPasswordAuthentication.Tokens(decoder, usernameClaim, groupsClaim));
+    return decoder;
   }
 
   /** Sessions that end (logout, timeout) leave the back-channel logout's session registry. */
