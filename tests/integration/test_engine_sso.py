@@ -30,7 +30,7 @@ from deploy.local.engine_identity import ensure_identity
 from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
-from tests.browser import chromium, screenshots
+from tests.browser import assert_accessible, chromium, screenshots
 from tests.integration.conftest import staff_token
 from tests.integration.tasklist import poll
 
@@ -254,13 +254,43 @@ def test_an_administrator_of_the_directory_opens_cockpit_and_admin(sso_engine: s
     page.screenshot(path=str(screenshots() / "engine-sso-admin.png"), full_page=True)
 
 
-def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: str, page: Page) -> None:
-    """/login: the engine's password, for members of operaton-admin (demo) when Keycloak is away."""
+@pytest.fixture()
+def engine_user_with_password(engine: Operaton, sso_engine: str) -> Iterator[tuple[str, str]]:
+    """An engine user outside operaton-admin who does have an engine password."""
+    user, password = f"gecici-{uuid.uuid4().hex[:8]}", "Gecici-Parola-1"
+    engine.call(
+        "POST",
+        "/user/create",
+        json={
+            "profile": {"id": user, "firstName": "Geçici", "lastName": "Kullanıcı"},
+            "credentials": {"password": password},
+        },
+    )
+    engine.call("PUT", f"/group/mudurluk-yol/members/{user}")
+    try:
+        yield user, password
+    finally:
+        _delete_user(engine, user)
+
+
+def test_break_glass_sign_in_is_for_the_engine_administrator_only(
+    sso_engine: str, page: Page, engine_user_with_password: tuple[str, str]
+) -> None:
+    """/login: the engine's password, for members of operaton-admin (demo) when Keycloak is away;
+    a Turkish page of ours (not Spring's generated English one)."""
     page.goto(f"{ENGINE}/login")
-    page.locator("input[name=username]").fill("yol.personel")  # has an engine password, not admin
-    page.locator("input[name=password]").fill("demo")
-    page.locator("button[type=submit]").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Yedek yönetici girişi")
+    expect(page.get_by_role("link", name="kurumsal girişle")).to_have_attribute(
+        "href", "/oauth2/authorization/oidc"
+    )
+    assert_accessible(page, "break-glass")
+    page.screenshot(path=str(screenshots() / "engine-sso-yedek-giris.png"), full_page=True)
+    user, password = engine_user_with_password
+    page.get_by_label("Kullanıcı adı").fill(user)  # a right engine password, but not an administrator
+    page.get_by_label("Parola").fill(password)
+    page.get_by_role("button", name="Giriş yap").click()
     page.wait_for_url(f"{ENGINE}/login?error")
+    expect(page.get_by_role("alert")).to_contain_text("motor yöneticisi değil")
 
     page.locator("input[name=username]").fill("demo")
     page.locator("input[name=password]").fill("demo")

@@ -59,6 +59,7 @@ import org.springframework.security.oauth2.jwt.JwtDecoders;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CsrfToken;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
@@ -68,6 +69,7 @@ import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.util.HtmlUtils;
 
 /**
  * Single sign-on to Tasklist, Cockpit, Admin and Welcome through the municipality's OpenID Connect
@@ -143,8 +145,14 @@ public class SsoConfiguration {
             .requestMatchers(path("/operaton/app/**"), path("/operaton/api/**")).authenticated()
             // /engine-rest (HTTP Basic in RestAuthentication), /, /login, probes: as before.
             .anyRequest().permitAll())
-        .oauth2Login(login -> login.userInfoEndpoint(info -> info.oidcUserService(engineUsers)))
-        .formLogin(form -> form.defaultSuccessUrl("/operaton/app/", false))
+        // Our Turkish /login replaces Spring's generated page; a failed provider sign-in lands there
+        // with its own message.
+        .oauth2Login(login -> login
+            .loginPage("/login")
+            .failureUrl("/login?kurumsal-hata")
+            .userInfoEndpoint(info -> info.oidcUserService(engineUsers)))
+        // The break-glass form is our Turkish page (BreakGlassPage), not Spring's generated one.
+        .formLogin(form -> form.loginPage("/login").permitAll().defaultSuccessUrl("/operaton/app/", false))
         .authenticationProvider(new BreakGlass(engine.getIdentityService(), breakGlassGroup))
         .logout(out -> out.logoutSuccessHandler(logout))
         // The provider's back-channel logout (POST /logout/connect/back-channel/oidc with a
@@ -349,6 +357,58 @@ public class SsoConfiguration {
     @Override
     public boolean supports(Class<?> type) {
       return UsernamePasswordAuthenticationToken.class.isAssignableFrom(type);
+    }
+  }
+
+  /** The break-glass sign-in page, in Turkish, with Spring Security's CSRF token. */
+  @RestController
+  @Profile("oidc")
+  static class BreakGlassPage {
+    private static final String PAGE = """
+        <!doctype html>
+        <html lang="tr"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Yedek yönetici girişi — Operaton</title>
+        <style>
+        body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}
+        label{display:block;margin-top:1rem;font-weight:600}
+        input{width:100%%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+        button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}
+        .notice{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+        .info{border-left:4px solid #1565c0;padding:.5rem 1rem;background:#e8f0fe}
+        </style></head>
+        <body><main>
+        <h1>Yedek yönetici girişi</h1>
+        <p>Bu sayfa yalnızca kimlik sağlayıcıya (kurumsal giriş) ulaşılamadığında motor yöneticileri
+        içindir. Personel <a href="/oauth2/authorization/oidc">kurumsal girişle</a> oturum açar.</p>
+        %s
+        <form method="post" action="/login">
+        <input type="hidden" name="%s" value="%s">
+        <label for="username">Kullanıcı adı</label>
+        <input id="username" name="username" autocomplete="username" required autofocus>
+        <label for="password">Parola</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required>
+        <button type="submit">Giriş yap</button>
+        </form>
+        </main></body></html>
+        """;
+
+    @GetMapping(value = "/login", produces = "text/html;charset=UTF-8")
+    ResponseEntity<String> page(HttpServletRequest request) {
+      String notice = "";
+      if (request.getParameter("kurumsal-hata") != null) {
+        notice = "<p class=\"notice\" role=\"alert\">Kurumsal giriş tamamlanamadı. "
+            + "<a href=\"/oauth2/authorization/oidc\">Yeniden deneyin</a>; sorun sürerse sistem yöneticisine bildirin.</p>";
+      } else if (request.getParameter("error") != null) {
+        notice = "<p class=\"notice\" role=\"alert\">Giriş yapılamadı: kullanıcı adı ya da parola yanlış, "
+            + "ya da bu kullanıcı motor yöneticisi değil.</p>";
+      } else if (request.getParameter("logout") != null) {
+        notice = "<p class=\"info\" role=\"status\">Oturumunuz kapatıldı.</p>";
+      }
+      CsrfToken csrf = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
+      String html = PAGE.formatted(
+          notice, HtmlUtils.htmlEscape(csrf.getParameterName()), HtmlUtils.htmlEscape(csrf.getToken()));
+      return ResponseEntity.ok().header(HttpHeaders.CACHE_CONTROL, "no-store").body(html);
     }
   }
 
