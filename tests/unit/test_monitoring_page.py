@@ -15,8 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import update
 
 from services import catalogue, indicators
+from services import citizen_requests as requests_service
 from services.access import Role
 from services.api.app import create_app
 from services.bootstrap import Container
@@ -37,30 +39,42 @@ def app_client(container: Container) -> Iterator[TestClient]:
 
 
 def seed(container: Container, received: dict[str, list[tuple[str, date]]]) -> list[uuid.UUID]:
-    """Requests received on the given days in each directorate (channel per request), as the
-    intake would store them (codes and times only: the monitoring reads nothing else)."""
+    """Requests taken in by the real intake, then placed in a directorate and on a day of receipt
+    (the intake stamps now; the monitoring reads codes and times only)."""
     catalogue.load_seed_if_empty(container.uow)
     ids = []
-    with container.uow() as uow:
-        for directorate, requests in received.items():
-            for channel, day in requests:
-                moment = datetime.combine(day, time(10, 0), ISTANBUL)
-                row = CitizenRequest(
-                    tracking_code=f"T-{uuid.uuid4().hex[:12]}",
+    for directorate, requests in received.items():
+        for channel, day in requests:
+            request, _ = requests_service.submit(
+                container.uow,
+                requests_service.Intake(
                     channel=channel,
-                    channel_reference=str(uuid.uuid4()),
+                    channel_reference=f"IZLEME-{uuid.uuid4()}",
                     request_type="sikayet",
                     category_code=None,
-                    description="İzleme testi",
-                    status="mudurlukte",
-                    directorate_code=directorate,
-                    received_at=moment,
-                    due_at=moment + timedelta(days=7),
+                    description="İzleme testi: kaldırım taşı kırık.",
+                    latitude=None,
+                    longitude=None,
+                    contact=requests_service.Contact(
+                        full_name="Şükrü Öğütçü",
+                        phone="+905551112233",
+                        email=None,
+                        address=None,
+                        preferred_channel="sms",
+                    ),
+                ),
+            )
+            moment = datetime.combine(day, time(10, 0), ISTANBUL)
+            with container.uow() as uow:
+                uow.session.execute(
+                    update(CitizenRequest)
+                    .where(CitizenRequest.id == request.id)
+                    .values(
+                        directorate_code=directorate, received_at=moment, due_at=moment + timedelta(days=7)
+                    )
                 )
-                uow.session.add(row)
-                uow.session.flush()
-                ids.append(row.id)
-        uow.commit()
+                uow.commit()
+            ids.append(request.id)
     return ids
 
 
