@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from services import charts, monitoring_exports
-from services.indicator_format import cell_text, header_text
+from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
 from services.indicator_tables import Cell, Chart, Filters, Granularity, Report, Section, Table, Unit
 from services.web import pages
-from services.web.monitoring import CHANNEL_LABELS, FIELDS, GRANULARITY_LABELS, Links, _draw_all
+from services.web.monitoring import CHANNEL_LABELS, FIELDS, Links, _draw_all
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
