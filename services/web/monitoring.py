@@ -153,6 +153,18 @@ def list_link(filters: Filters, cell: Cell) -> str | None:
     return Links(filters)(cell)
 
 
+def narrowed(query: dict[str, str], where: dict[str, str]) -> dict[str, str]:
+    """A cell's narrowing of the filters, as the list's own filters: a bucket's period within the
+    page's period (services.indicators._narrow takes the same intersection), a directorate,
+    channel or category in place of "all"."""
+    merged = {**query, **where}
+    if "baslangic" in query and "baslangic" in where:
+        merged["baslangic"] = max(query["baslangic"], where["baslangic"])
+    if "bitis" in query and "bitis" in where:
+        merged["bitis"] = min(query["bitis"], where["bitis"])
+    return merged
+
+
 class Links:
     """list_link for one page's filters, their part of the query encoded once (a year by day is
     over a thousand links)."""
@@ -167,8 +179,8 @@ class Links:
         figure = urlencode({"gosterge": cell.figure})
         if not cell.where:
             return f"{PAGE}/liste?{figure}&{self.encoded}"
-        if any(name in self.query for name in cell.where):  # the narrowing replaces that filter
-            return f"{PAGE}/liste?{figure}&{urlencode({**self.query, **cell.where})}"
+        if any(name in FIELDS for name in cell.where):
+            return f"{PAGE}/liste?{figure}&{urlencode(narrowed(self.query, cell.where))}"
         return f"{PAGE}/liste?{figure}&{self.encoded}&{urlencode(cell.where)}"
 
 

@@ -27,6 +27,8 @@ from tests.unit.conftest import free_port, own_database
 from tests.unit.test_monitoring_page import seed, today
 from tests.unit.test_staff_pages_browser import AXE, _axe, _serve, _signed_in, _watch
 
+YOL, PARK = "Yol Yapım ve Bakım Dairesi Başkanlığı", "Park ve Bahçeler Müdürlüğü"
+
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
@@ -79,7 +81,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         expect(page.get_by_role("heading", level=1)).to_have_text("İzleme ve ölçme")
         expect(page.locator("svg[role=img]").first).to_be_visible()
         table = _volume_by_directorate(page)
-        assert "YOL" in table and "PARK" in table
+        assert YOL in table and PARK in table
         _axe(page, "monitoring")
         _screenshot(page, "ims-office")
 
@@ -89,7 +91,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         page.get_by_role("button", name="Göster").click()
         expect(page).to_have_url(re.compile(r"kanal=web&.*siklik=hafta"))
         expect(page.get_by_label("Kanal", exact=True)).to_have_value("web")
-        assert "PARK" not in _volume_by_directorate(page)  # its one request came by CİMER
+        assert PARK not in _volume_by_directorate(page)  # its one request came by CİMER
         _screenshot(page, "ims-office-web")
 
         with page.expect_download() as xlsx:
@@ -121,10 +123,10 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         page = director.new_page()
         refused = _watch(page)
         page.goto("/personel/izleme")
-        expect(page.locator(".lead")).to_contain_text("Yol Yapım ve Bakım Dairesi Başkanlığı")
+        expect(page.locator(".lead")).to_contain_text(YOL)
         expect(page.get_by_label("Müdürlük", exact=True)).to_have_count(0)
         table = _volume_by_directorate(page)
-        assert "YOL" in table and "PARK" not in table
+        assert YOL in table and PARK not in table
         _axe(page, "monitoring-director")
         _screenshot(page, "director")
         answer = page.goto("/personel/izleme?mudurluk=PARK")
