@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -21,7 +21,6 @@ from html import escape
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -90,6 +89,8 @@ def spec(table: Table) -> Spec | None:
         for i in chart.y
         if i < len(table.columns)
     )
+    if all(v is None for _, values in series for v in values):
+        return None  # nothing to draw: the table says "veri yok"
     return Spec(chart.kind, table.title, labels, series, table.units[chart.y[0]])
 
 
@@ -145,13 +146,18 @@ def _draw(found: Spec) -> Figure:
     figure = Figure(figsize=(width_inches, height))
     # Fixed margins sized from the labels: matplotlib's layout engines measure every text twice
     # and took half of the drawing time.
-    longest = max((len(t) for t in found.labels), default=1)
+    ticks = _ticks(found)
     if found.kind == "hbar":
+        longest = max((len(t) for t in found.labels), default=1)
         left, bottom = min(0.45, (0.25 + 0.075 * longest) / width_inches), 0.5 / height
+    elif ticks.rotate:
+        longest = max((len(t) for t in ticks.texts), default=1)
+        first = len(ticks.texts[0]) if ticks.texts else 1
+        left = min(0.4, max(0.6, 0.055 * first) / width_inches)
+        bottom = min(0.45, (0.35 + 0.04 * longest) / height)
     else:
-        tilted = count > 6 or longest > 10
-        left = 0.6 / width_inches
-        bottom = min(0.45, (0.35 + (0.04 * longest if tilted else 0.15)) / height)
+        lines = max((t.count("\n") + 1 for t in ticks.texts), default=1)
+        left, bottom = 0.6 / width_inches, min(0.45, (0.2 + 0.16 * lines) / height)
     # Several series: their legend in a row above the plot (never over the data, and without
     # the search for a free corner that loc="best" costs).
     top = 1 - (0.35 if len(found.series) > 1 else 0.12) / height
@@ -176,12 +182,26 @@ def _draw(found: Spec) -> Figure:
                 axes.barh(shift, filled, width, label=name, color=colour)
             else:
                 axes.bar(shift, filled, width, label=name, color=colour)
+    # Counts, shares and durations are never negative: the axis starts at zero, and an all-zero
+    # chart still has a scale (0 to 1) instead of matplotlib's symmetric one around zero.
+    highest = max((v * scale for _, values in found.series for v in values if v is not None), default=0.0)
+    if found.kind == "stacked-bar":
+        highest = max(stacked, default=0.0)
+    limits = (0.0, highest * 1.05) if highest > 0 else (0.0, 1.0)
+    if found.kind == "hbar":
+        axes.set_xlim(*limits)
+    else:
+        axes.set_ylim(*limits)
     value_axis = axes.xaxis if found.kind == "hbar" else axes.yaxis
     label_axis = axes.yaxis if found.kind == "hbar" else axes.xaxis
     value_axis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v, percent)))
     if found.unit is Unit.COUNT:
         value_axis.set_major_locator(MaxNLocator(integer=True))
-    _labels(label_axis, found.labels, rotate=found.kind != "hbar")
+    label_axis.set_ticks(ticks.positions, ticks.texts)
+    if ticks.rotate:
+        for text in label_axis.get_ticklabels():
+            text.set_rotation(30)
+            text.set_horizontalalignment("right")
     if found.kind == "hbar":
         axes.invert_yaxis()  # the first row on top, as in the table
     axes.grid(axis="x" if found.kind == "hbar" else "y", color="#dddddd", linewidth=0.6)
@@ -191,17 +211,30 @@ def _draw(found: Spec) -> Figure:
     return figure
 
 
-def _labels(axis: Axis, labels: Sequence[str], *, rotate: bool) -> None:
-    step = max(1, math.ceil(len(labels) / MAX_TICKS)) if rotate else 1
-    ticks = list(range(0, len(labels), step))
-    axis.set_ticks(ticks, [labels[i] for i in ticks])
-    if rotate and (len(ticks) > 6 or max((len(t) for t in labels), default=0) > 10):
-        for text in axis.get_ticklabels():
-            text.set_rotation(30)
-            text.set_horizontalalignment("right")
+@dataclass(frozen=True)
+class _Ticks:
+    positions: list[int]
+    texts: list[str]
+    rotate: bool
+
+
+def _ticks(found: Spec) -> _Ticks:
+    """Which labels the label axis shows and how: every row of a bar chart (wrapped onto lines
+    when there is room), at most MAX_TICKS of a long series (tilted)."""
+    labels = found.labels
+    if found.kind == "hbar":
+        return _Ticks(list(range(len(labels))), list(labels), rotate=False)
+    step = max(1, math.ceil(len(labels) / MAX_TICKS))
+    positions = list(range(0, len(labels), step))
+    if len(positions) <= 8:
+        width = max(10, 72 // max(1, len(positions)))
+        texts = ["\n".join(textwrap.wrap(labels[i], width)[:3]) or labels[i] for i in positions]
+        return _Ticks(positions, texts, rotate=False)
+    return _Ticks(positions, [labels[i] for i in positions], rotate=True)
 
 
 def _tick(value: float, percent: bool) -> str:
+    value = round(value, 6) + 0.0  # no "-0,0"
     text = decimal(value, 0 if float(value).is_integer() else 1)
     return f"%{text}" if percent else text
 
