@@ -4,7 +4,9 @@ Triggers put the id of every request whose figures may have changed into `indica
 history entry, the request row, a nonconformity, an objection, a rating). `refresh` takes those ids
 in batches, recomputes their rows in `indicator_requests` from our own tables, and re-sums the
 daily cells (day of receipt × directorate × category × channel) that the old or the new rows fall
-in: `indicator_daily` (counts) and `indicator_durations` (working-day histograms). A queue filled
+in: `indicator_daily` (counts) and `indicator_durations` (working-day histograms, per day,
+directorate and channel), then the months those days are in (`indicator_monthly`,
+`indicator_durations_monthly`: a year's report reads twelve months, not 365 days). A queue filled
 by triggers, not a watermark on `request_events.at`: `at` is the inserting transaction's clock,
 and a transaction that commits after a later one would slip behind a watermark.
 
@@ -13,19 +15,46 @@ runs it every INDICATOR_REFRESH_SECONDS (workers/main.py); tests and the benchma
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from services.working_days import ISTANBUL, is_working_day
 
+log = logging.getLogger(__name__)
 # pg_advisory_xact_lock key: "indicators" as a number of our own.
 LOCK_KEY = 15_0018
 CALENDAR_ORIGIN = date(2015, 1, 1)
 # The calendar reaches this far past today (due dates lie ahead of the requests).
 CALENDAR_AHEAD = timedelta(days=3 * 366)
 LOW_RATING = 2  # a rating of 1 or 2 out of 5 is low
+SUMS = (
+    "requests",
+    "answered",
+    "due_answered",
+    "on_time",
+    "closed",
+    "reopened",
+    "redirected",
+    "wrong_directorate",
+    "info_requested",
+    "info_unanswered",
+    "nonconforming",
+    "objected",
+    "objection_upheld",
+    "objection_rejected",
+    "objection_open",
+    "invited",
+    "rated",
+    "rated_invited",
+    "rating_sum",
+    "rating_low",
+)
 
 CELL_JOIN = (
     "k.day = f.received_day AND k.directorate_code = f.directorate_code"
@@ -118,14 +147,46 @@ FROM indicator_requests f JOIN indicator_keys k ON {CELL_JOIN}
 GROUP BY f.received_day, f.directorate_code, f.category_code, f.channel
 """
 
-_DURATIONS = f"""
-INSERT INTO indicator_durations (day, directorate_code, category_code, channel, kind, wd, n)
-SELECT f.received_day, f.directorate_code, f.category_code, f.channel, d.kind, d.wd, count(*)
-FROM indicator_requests f JOIN indicator_keys k ON {CELL_JOIN}
+# Histograms have no category (that would multiply their rows): a category's come from the rows.
+_DURATIONS = """
+INSERT INTO indicator_durations (day, directorate_code, channel, kind, wd, n)
+SELECT f.received_day, f.directorate_code, f.channel, d.kind, d.wd, count(*)
+FROM indicator_requests f
+JOIN (SELECT DISTINCT day, directorate_code, channel FROM indicator_keys) k
+  ON k.day = f.received_day AND k.directorate_code = f.directorate_code AND k.channel = f.channel
 CROSS JOIN LATERAL (VALUES ('yanit', f.answer_wd), ('kapanis', f.close_wd)) AS d (kind, wd)
 WHERE d.wd IS NOT NULL
-GROUP BY f.received_day, f.directorate_code, f.category_code, f.channel, d.kind, d.wd
+GROUP BY f.received_day, f.directorate_code, f.channel, d.kind, d.wd
 """
+
+_MONTHS = "(SELECT DISTINCT date_trunc('month', day)::date AS day, {columns} FROM indicator_keys)"
+_MONTHLY = f"""
+INSERT INTO indicator_monthly (day, directorate_code, category_code, channel, {", ".join(SUMS)})
+SELECT k.day, c.directorate_code, c.category_code, c.channel, {", ".join(f"sum(c.{s})" for s in SUMS)}
+FROM {_MONTHS.format(columns="directorate_code, category_code, channel")} k
+JOIN indicator_daily c ON c.day >= k.day AND c.day < (k.day + interval '1 month')::date
+  AND c.directorate_code = k.directorate_code AND c.category_code = k.category_code AND c.channel = k.channel
+GROUP BY k.day, c.directorate_code, c.category_code, c.channel
+"""
+_DURATIONS_MONTHLY = f"""
+INSERT INTO indicator_durations_monthly (day, directorate_code, channel, kind, wd, n)
+SELECT k.day, c.directorate_code, c.channel, c.kind, c.wd, sum(c.n)
+FROM {_MONTHS.format(columns="directorate_code, channel")} k
+JOIN indicator_durations c ON c.day >= k.day AND c.day < (k.day + interval '1 month')::date
+  AND c.directorate_code = k.directorate_code AND c.channel = k.channel
+GROUP BY k.day, c.directorate_code, c.channel, c.kind, c.wd
+"""
+# What each summary table is keyed by, beyond the day: (table, key columns, the keys' day).
+_CLEARED = (
+    ("indicator_daily", ("directorate_code", "category_code", "channel"), "k.day"),
+    (
+        "indicator_monthly",
+        ("directorate_code", "category_code", "channel"),
+        "date_trunc('month', k.day)::date",
+    ),
+    ("indicator_durations", ("directorate_code", "channel"), "k.day"),
+    ("indicator_durations_monthly", ("directorate_code", "channel"), "date_trunc('month', k.day)::date"),
+)
 
 
 def ensure_calendar(session: Session, today: date) -> None:
@@ -152,9 +213,9 @@ def ensure_calendar(session: Session, today: date) -> None:
     )
 
 
-def refresh(session: Session, *, now: datetime, batch: int = 50_000) -> int | None:
-    """Bring the summaries up to date; returns how many requests were recomputed, None when another
-    refresh holds the lock. The caller commits (the worker loop after each call)."""
+def refresh(session: Session, *, now: datetime, batch: int = 50_000, rounds: int | None = None) -> int | None:
+    """Bring the summaries up to date (at most `rounds` batches); returns how many requests were
+    recomputed, None when another refresh holds the lock. The caller commits."""
     if not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}):
         return None
     ensure_calendar(session, now.astimezone(ISTANBUL).date())
@@ -168,12 +229,13 @@ def refresh(session: Session, *, now: datetime, batch: int = 50_000) -> int | No
             " channel)) ON COMMIT DROP"
         )
     )
-    total = 0
-    while True:
+    total, done = 0, 0
+    while rounds is None or done < rounds:
         taken = _batch(session, batch)
-        total += taken
+        total, done = total + taken, done + 1
         if taken < batch:
-            return total
+            break
+    return total
 
 
 def _batch(session: Session, size: int) -> int:
@@ -202,16 +264,11 @@ def _batch(session: Session, size: int) -> int:
     session.execute(text(_FACTS))
     session.execute(text(keys))
     session.execute(text("ANALYZE indicator_keys"))
-    for table in ("indicator_daily", "indicator_durations"):
-        session.execute(
-            text(
-                f"DELETE FROM {table} d USING indicator_keys k WHERE k.day = d.day"
-                " AND k.directorate_code = d.directorate_code AND k.category_code = d.category_code"
-                " AND k.channel = d.channel"
-            )
-        )
-    session.execute(text(_DAILY))
-    session.execute(text(_DURATIONS))
+    for table, columns, day in _CLEARED:
+        same = " AND ".join(f"d.{c} = k.{c}" for c in columns)
+        session.execute(text(f"DELETE FROM {table} d USING indicator_keys k WHERE d.day = {day} AND {same}"))
+    for statement in (_DAILY, _DURATIONS, _MONTHLY, _DURATIONS_MONTHLY):
+        session.execute(text(statement))
     return int(taken)
 
 
@@ -221,3 +278,33 @@ def rebuild(session: Session, *, now: datetime) -> int | None:
         text("INSERT INTO indicator_dirty SELECT id FROM citizen_requests ON CONFLICT DO NOTHING")
     )
     return refresh(session, now=now, batch=10_000_000)
+
+
+def refresh_once(engine: Engine, *, batch: int = 50_000) -> int | None:
+    """Refresh everything stale, one committed transaction per batch (what the workers' loop runs);
+    None when another process is refreshing."""
+    total = 0
+    while True:
+        with Session(engine) as session:
+            taken = refresh(session, now=datetime.now(UTC), batch=batch, rounds=1)
+            session.commit()
+        if taken is None:
+            return total or None
+        total += taken
+        if taken < batch:
+            return total
+
+
+async def run_refresher(engine: Engine, *, every_seconds: float, stop: asyncio.Event) -> None:
+    """The workers' loop: refresh every `every_seconds` until `stop` (a failed round is retried at
+    the next; the stale marks stay in the queue)."""
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            done = await asyncio.to_thread(refresh_once, engine)
+            if done:
+                log.info("monitoring summaries: %d requests in %.2f s", done, time.monotonic() - started)
+        except Exception as error:
+            log.warning("monitoring summaries not refreshed this round: %s", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)

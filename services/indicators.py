@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.difs import STATUS_NAMES
 from services.indicator_figures import FIGURES, Figure
+from services.indicator_refresh import SUMS
 from services.indicator_tables import Cell, Chart, Filters, Granularity, Report, Section, Table, Unit
 from services.models import Category, Dif, Directorate, IndicatorRequest
 from services.working_days import ISTANBUL
@@ -156,29 +157,43 @@ def _bucket_end(start: date, granularity: Granularity) -> date:
     return following - timedelta(days=1)
 
 
-SUMS = (
-    "requests",
-    "answered",
-    "due_answered",
-    "on_time",
-    "closed",
-    "reopened",
-    "redirected",
-    "wrong_directorate",
-    "info_requested",
-    "info_unanswered",
-    "nonconforming",
-    "objected",
-    "objection_upheld",
-    "objection_rejected",
-    "objection_open",
-    "invited",
-    "rated",
-    "rated_invited",
-    "rating_sum",
-    "rating_low",
-)
-GROUPS = {"mudurluk": "c.directorate_code", "kategori": "c.category_code", "kanal": "c.channel"}
+def _month_end(month: date) -> date:
+    return _bucket_end(month, Granularity.MONTH)
+
+
+def _sources(filters: Filters, monthly: str, daily: str, columns: str) -> tuple[str, dict[str, Any]]:
+    """The rows of a summary for the period: whole months from the monthly table, the days before
+    the first and after the last whole month from the daily one."""
+    first = filters.start if filters.start.day == 1 else _month_end(filters.start) + timedelta(days=1)
+    last_end = (
+        filters.end
+        if filters.end == _month_end(filters.end)
+        else filters.end.replace(day=1) - timedelta(days=1)
+    )
+    params: dict[str, Any] = {"start": filters.start, "end": filters.end}
+    if first > last_end:
+        return f"(SELECT {columns} FROM {daily} WHERE day BETWEEN :start AND :end)", params
+    params.update(m_first=first, m_last=last_end.replace(day=1), m_end=last_end)
+    return (
+        f"(SELECT {columns} FROM {monthly} WHERE day BETWEEN :m_first AND :m_last"
+        f" UNION ALL SELECT {columns} FROM {daily} WHERE day BETWEEN :start AND :end"
+        " AND NOT day BETWEEN :m_first AND :m_end)",
+        params,
+    )
+
+
+def _narrowing(filters: Filters, alias: str, *, category: bool = True) -> tuple[list[str], dict[str, Any]]:
+    clauses: list[str] = ["true"]
+    params: dict[str, Any] = {}
+    for column, value in (
+        ("directorate_code", filters.directorate),
+        ("channel", filters.channel),
+        ("category_code", filters.category if category else None),
+    ):
+        if value is not None:
+            clauses.append(f"{alias}.{column} = :{column}")
+            params[column] = value
+    return clauses, params
 
 
 class _Data:
@@ -196,28 +211,30 @@ class _Data:
                 select(Category.code, Category.name, Category.directorate_code)
             )
         }
-        clauses, params = _conditions(filters, "c", "day")
-        bucket = _bucket(filters.granularity)
+        self._counts()
+        self._time_series()
+        self._histograms()
+        self._overdue()
+
+    def _counts(self) -> None:
+        columns = "day, directorate_code, category_code, channel, " + ", ".join(SUMS)
+        source, params = _sources(self.filters, "indicator_monthly", "indicator_daily", columns)
+        clauses, more = _narrowing(self.filters, "c")
         sums = ", ".join(f"sum(c.{s})::int AS {s}" for s in SUMS)
-        # One pass over the daily cells: every grouping the report needs (GROUPING SETS).
+        # One pass over the cells: every grouping the report needs (GROUPING SETS).
         self.cells: dict[tuple[str, str], dict[str, int]] = {}
-        self.by_time: dict[tuple[date, str], int] = defaultdict(int)
-        rows = session.execute(
+        rows = self.session.execute(
             text(
-                f"SELECT grouping(c.directorate_code) AS gd, grouping(c.category_code) AS gc,"
-                f" grouping(c.channel) AS gk, grouping({bucket}) AS gt,"
-                f" c.directorate_code, c.category_code, c.channel, {bucket} AS bucket, {sums}"
-                f" FROM indicator_daily c WHERE {' AND '.join(clauses)}"
-                f" GROUP BY GROUPING SETS ((), (c.directorate_code), (c.category_code),"
-                f" (c.channel), ({bucket}, c.channel))"
+                "SELECT grouping(c.directorate_code) AS gd, grouping(c.category_code) AS gc,"
+                f" grouping(c.channel) AS gk, c.directorate_code, c.category_code, c.channel, {sums}"
+                f" FROM {source} c WHERE {' AND '.join(clauses)}"
+                " GROUP BY GROUPING SETS ((), (c.directorate_code), (c.category_code), (c.channel))"
             ),
-            params,
+            {**params, **more},
         ).mappings()
         for row in rows:
             values = {s: int(row[s] or 0) for s in SUMS}
-            if not row["gt"]:
-                self.by_time[(row["bucket"], row["channel"])] = values["requests"]
-            elif not row["gc"]:
+            if not row["gc"]:
                 self.cells[("kategori", row["category_code"])] = values
             elif not row["gd"]:
                 self.cells[("mudurluk", row["directorate_code"])] = values
@@ -225,23 +242,60 @@ class _Data:
                 self.cells[("kanal", row["channel"])] = values
             else:
                 self.cells[("", "")] = values
+
+    def _time_series(self) -> None:
+        columns = "day, directorate_code, category_code, channel, requests"
+        if self.filters.granularity is Granularity.MONTH:
+            source, params = _sources(self.filters, "indicator_monthly", "indicator_daily", columns)
+        else:
+            source = f"(SELECT {columns} FROM indicator_daily WHERE day BETWEEN :start AND :end)"
+            params = {"start": self.filters.start, "end": self.filters.end}
+        clauses, more = _narrowing(self.filters, "c")
+        bucket = _bucket(self.filters.granularity)
+        self.by_time: dict[tuple[date, str], int] = {
+            (b, c): int(n)
+            for b, c, n in self.session.execute(
+                text(
+                    f"SELECT {bucket}, c.channel, sum(c.requests) FROM {source} c"
+                    f" WHERE {' AND '.join(clauses)} GROUP BY 1, 2"
+                ),
+                {**params, **more},
+            )
+        }
+
+    def _histograms(self) -> None:
         self.histograms: dict[tuple[str | None, str], dict[int, int]] = defaultdict(dict)
-        rows = session.execute(
-            text(
-                "SELECT grouping(c.directorate_code) AS gd, c.directorate_code, c.kind, c.wd,"
-                " sum(c.n)::int AS n"
-                f" FROM indicator_durations c WHERE {' AND '.join(clauses)}"
-                " GROUP BY GROUPING SETS ((c.kind, c.wd), (c.directorate_code, c.kind, c.wd))"
-            ),
-            params,
-        ).mappings()
-        for row in rows:
+        grouping = "GROUP BY GROUPING SETS ((kind, wd), (directorate_code, kind, wd))"
+        if self.filters.category is None:
+            # The histogram tables: per directorate and channel (no category).
+            columns = "day, directorate_code, channel, kind, wd, n"
+            source, params = _sources(
+                self.filters, "indicator_durations_monthly", "indicator_durations", columns
+            )
+            clauses, more = _narrowing(self.filters, "c", category=False)
+            sql = (
+                "SELECT grouping(directorate_code) AS gd, directorate_code, kind, wd, sum(n)::int AS n"
+                f" FROM {source} c WHERE {' AND '.join(clauses)} {grouping}"
+            )
+        else:
+            # One category: its rows (an index on category and day), a small share of the year.
+            clauses, params = _conditions(self.filters, "f", "received_day")
+            more = {}
+            sql = (
+                "SELECT grouping(directorate_code) AS gd, directorate_code, kind, wd, count(*)::int AS n"
+                " FROM indicator_requests f CROSS JOIN LATERAL (VALUES ('yanit', f.answer_wd),"
+                " ('kapanis', f.close_wd)) AS d (kind, wd)"
+                f" WHERE d.wd IS NOT NULL AND {' AND '.join(clauses)} {grouping}"
+            )
+        for row in self.session.execute(text(sql), {**params, **more}).mappings():
             owner = None if row["gd"] else row["directorate_code"]
             self.histograms[(owner, row["kind"])][row["wd"]] = row["n"]
-        # Open requests past their due date now (the partial index on open rows).
-        clauses, params = _conditions(filters, "f", "received_day")
-        params.update(now=now, today=self.today)
-        self.overdue = session.execute(
+
+    def _overdue(self) -> None:
+        """Open requests past their due date now (the partial index on open rows)."""
+        clauses, params = _conditions(self.filters, "f", "received_day")
+        params.update(now=self.now, today=self.today)
+        self.overdue = self.session.execute(
             text(
                 "SELECT f.directorate_code, f.category_code, f.first_answer_at IS NULL AS unanswered,"
                 " (SELECT wd_index FROM working_calendar WHERE day = :today) - cd.wd_index AS late,"
@@ -252,6 +306,12 @@ class _Data:
             ),
             params,
         ).all()
+        self.late: dict[tuple[str, str], int] = defaultdict(int)
+        for row in self.overdue:
+            if row.unanswered:
+                self.late[("", "")] += row.n
+                self.late[("mudurluk", row.directorate_code)] += row.n
+                self.late[("kategori", row.category_code)] += row.n
 
     def sums(self, group: str = "", key: str = "") -> dict[str, int]:
         return self.cells.get((group, key), dict.fromkeys(SUMS, 0))
@@ -268,8 +328,7 @@ class _Data:
         return CHANNELS.get(key, key)
 
     def late_unanswered(self, group: str = "", key: str = "") -> int:
-        column = {"": None, "mudurluk": 0, "kategori": 1}[group]
-        return sum(r.n for r in self.overdue if r.unanswered and (column is None or r[column] == key))
+        return self.late.get((group, key), 0)
 
 
 # ---------------------------------------------------------------- sections

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -650,6 +651,8 @@ class IndicatorRequest(Base):
     __table_args__ = (
         Index("ix_indicator_requests_cell", "received_day", "directorate_code", "category_code", "channel"),
         Index("ix_indicator_requests_open", "received_day", postgresql_where=sql("closed_at IS NULL")),
+        # A category's requests (its histograms are read from here: the histogram tables have no category).
+        Index("ix_indicator_requests_category", "category_code", "received_day"),
     )
 
     request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -681,15 +684,12 @@ class IndicatorRequest(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
 
 
-class IndicatorDaily(Base):
-    """The request rows summed per day of receipt, directorate, category and channel."""
+class _DailyCounts:
+    """The request rows summed per cell: what indicator_daily and indicator_monthly hold."""
 
-    __tablename__ = "indicator_daily"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    directorate_code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    directorate_code: Mapped[str] = mapped_column(String(40))
+    category_code: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
     requests: Mapped[int] = mapped_column(Integer)
     answered: Mapped[int] = mapped_column(Integer)
     due_answered: Mapped[int] = mapped_column(Integer)
@@ -712,16 +712,44 @@ class IndicatorDaily(Base):
     rating_low: Mapped[int] = mapped_column(Integer)
 
 
-class IndicatorDuration(Base):
-    """Histogram of working days (receipt → first answer: yanit; → close: kapanis) per daily cell:
-    exact medians and 90th percentiles without reading every request."""
+class IndicatorDaily(_DailyCounts, Base):
+    """Per day of receipt, directorate, category and channel."""
 
-    __tablename__ = "indicator_durations"
+    __tablename__ = "indicator_daily"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "category_code", "channel"),)
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    directorate_code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), primary_key=True, comment="yanit / kapanis")
-    wd: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class IndicatorMonthly(_DailyCounts, Base):
+    """The daily sums per month (`day` is the month's first day): a year reads twelve of them."""
+
+    __tablename__ = "indicator_monthly"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "category_code", "channel"),)
+
+    day: Mapped[date] = mapped_column(Date, comment="first day of the month")
+
+
+class _Histogram:
+    """Working days (receipt → first answer: yanit; → close: kapanis) counted per cell: exact
+    medians and 90th percentiles without reading every request."""
+
+    directorate_code: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10), comment="yanit / kapanis")
+    wd: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class IndicatorDuration(_Histogram, Base):
+    __tablename__ = "indicator_durations"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "channel", "kind", "wd"),)
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class IndicatorDurationMonthly(_Histogram, Base):
+    __tablename__ = "indicator_durations_monthly"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "channel", "kind", "wd"),)
+
+    day: Mapped[date] = mapped_column(Date, comment="first day of the month")

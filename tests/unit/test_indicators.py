@@ -648,3 +648,27 @@ def test_the_doc_lists_every_figure_with_its_definition() -> None:
     assert text_ == indicator_figures.markdown(), "run: python -m services.indicator_figures --write"
     for key, figure in FIGURES.items():
         assert f"| `{key}` | {figure.title} |" in text_ and figure.definition in text_
+
+
+def test_periods_that_are_not_whole_months_and_narrower_filters(session: Session, data: Data) -> None:
+    """Whole months come from the monthly sums, the other days from the daily ones; a category's
+    histograms from its rows."""
+    across = report(
+        session, Filters(datetime(2030, 3, 29).date(), datetime(2030, 5, 1).date()), scope=None, now=NOW
+    )
+    assert cells(across, "hacim-kanal")[0] == ["Web", 10]  # April's 8, R11 (29 Mar), R13 (1 May)
+    assert across.table("hacim-zaman").rows[0][0].value == "2030-03-29"
+    # 3–24 April: R4 R6 R5 R14 R1 R2 R7. Answers R4 2, R6 10, R1 1, R2 2, R7 1 → 1 1 2 2 10.
+    inside = report(
+        session, Filters(datetime(2030, 4, 3).date(), datetime(2030, 4, 24).date()), scope=None, now=NOW
+    )
+    assert sum(row[1] for row in cells(inside, "hacim-kanal")) == 7
+    assert cells(inside, "sureler-genel") == [["Genel", 5, 2, 10, 5, 2, 10]]
+    # Çukur: answers R1 1, R2 2, R6 10, R7 1 → 1 1 2 10; closes R1 1, R2 6, R6 10, R7 1 → 1 1 6 10.
+    cukur = report(session, Filters(APRIL.start, APRIL.end, category=CUKUR), scope=None, now=NOW)
+    assert cells(cukur, "sureler-genel") == [["Genel", 4, 1, 10, 4, 1, 10]]
+    assert cells(cukur, "hacim-kategori") == [["Yolda çukur (test)", 5]]
+    # Call centre: R3 (answered and closed in 11) and R8 (open).
+    phone = report(session, Filters(APRIL.start, APRIL.end, channel="cagri-merkezi"), scope=None, now=NOW)
+    assert cells(phone, "sureler-genel") == [["Genel", 1, 11, 11, 1, 11, 11]]
+    assert cells(phone, "hizmet-suresi-genel") == [["Genel", 1, 0, 0.0]]

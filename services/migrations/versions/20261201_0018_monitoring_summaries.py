@@ -1,5 +1,5 @@
-"""monitoring summaries (issue #15): working-day calendar, per-request rows, daily sums and
-working-day histograms, and the triggers that mark a request's row stale
+"""monitoring summaries (issue #15): working-day calendar, per-request rows, daily and monthly
+sums and working-day histograms, and the triggers that mark a request's row stale
 
 Revision ID: 0018
 Revises: 0017
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.sql.schema import SchemaItem
 
 revision: str = "0018"
 down_revision: str | None = "0017"
@@ -68,12 +69,31 @@ MARKED = {
 REQUEST_COLUMNS = "received_at, channel, category_code, directorate_code, due_at, closed_at, merged_into_id"
 
 
-def _cell() -> list[sa.Column[object]]:
+def _day(monthly: bool) -> sa.Column[object]:
+    comment = "first day of the month" if monthly else None
+    return sa.Column("day", sa.Date(), nullable=False, comment=comment)
+
+
+def _cell(monthly: bool) -> list[SchemaItem]:
     return [
-        sa.Column("day", sa.Date(), primary_key=True),
-        sa.Column("directorate_code", sa.String(40), primary_key=True),
-        sa.Column("category_code", sa.String(40), primary_key=True),
-        sa.Column("channel", sa.String(20), primary_key=True),
+        _day(monthly),
+        sa.Column("directorate_code", sa.String(40), nullable=False),
+        sa.Column("category_code", sa.String(40), nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
+        *[sa.Column(c, sa.Integer(), nullable=False) for c in DAILY_COUNTS],
+        sa.PrimaryKeyConstraint("day", "directorate_code", "category_code", "channel"),
+    ]
+
+
+def _histogram(monthly: bool) -> list[SchemaItem]:
+    return [
+        _day(monthly),
+        sa.Column("directorate_code", sa.String(40), nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False, comment="yanit / kapanis"),
+        sa.Column("wd", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "directorate_code", "channel", "kind", "wd"),
     ]
 
 
@@ -120,16 +140,11 @@ def upgrade() -> None:
         ["received_day"],
         postgresql_where=sa.text("closed_at IS NULL"),
     )
-    op.create_table(
-        "indicator_daily", *_cell(), *[sa.Column(c, sa.Integer(), nullable=False) for c in DAILY_COUNTS]
-    )
-    op.create_table(
-        "indicator_durations",
-        *_cell(),
-        sa.Column("kind", sa.String(10), primary_key=True, comment="yanit / kapanis"),
-        sa.Column("wd", sa.Integer(), primary_key=True),
-        sa.Column("n", sa.Integer(), nullable=False),
-    )
+    op.create_index("ix_indicator_requests_category", "indicator_requests", ["category_code", "received_day"])
+    op.create_table("indicator_daily", *_cell(False))
+    op.create_table("indicator_monthly", *_cell(True))
+    op.create_table("indicator_durations", *_histogram(False))
+    op.create_table("indicator_durations_monthly", *_histogram(True))
     op.execute(
         "CREATE FUNCTION indicator_mark_request() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         " INSERT INTO indicator_dirty (request_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;"
@@ -159,8 +174,14 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER indicator_mark ON {table}")
     op.execute("DROP FUNCTION indicator_mark_related()")
     op.execute("DROP FUNCTION indicator_mark_request()")
-    op.drop_table("indicator_durations")
-    op.drop_table("indicator_daily")
+    for table in (
+        "indicator_durations_monthly",
+        "indicator_durations",
+        "indicator_monthly",
+        "indicator_daily",
+    ):
+        op.drop_table(table)
+    op.drop_index("ix_indicator_requests_category", table_name="indicator_requests")
     op.drop_index("ix_indicator_requests_open", table_name="indicator_requests")
     op.drop_index("ix_indicator_requests_cell", table_name="indicator_requests")
     op.drop_table("indicator_requests")
