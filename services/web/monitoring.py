@@ -43,6 +43,9 @@ FIELDS = {
     "siklik": "Zaman adımı",
 }
 CONTROL = {"gosterge", "sayfa"}
+# A table's rows on the page (the XLSX and the PDF have them all): a year's DİF list is over a
+# thousand rows, and the page is opened every morning.
+PAGE_ROWS = 100
 CHANNEL_LABELS = {
     "cagri-merkezi": "Çağrı merkezi",
     "web": "İnternet sitesi",
@@ -257,6 +260,7 @@ async def monitoring_page(request: Request) -> Response:
             "report": report,
             "charts": drawn,
             "link": Links(filters),
+            "page_rows": PAGE_ROWS,
             "cell_text": cell_text,
             "header_text": header_text,
         },

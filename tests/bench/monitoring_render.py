@@ -17,7 +17,7 @@ from services import charts, monitoring_exports
 from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
 from services.indicator_tables import Cell, Chart, Filters, Granularity, Report, Section, Table, Unit
 from services.web import pages
-from services.web.monitoring import CHANNEL_LABELS, FIELDS, Links, _draw_all
+from services.web.monitoring import CHANNEL_LABELS, FIELDS, PAGE_ROWS, Links, _draw_all
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -43,6 +43,7 @@ def timings(report: Report, previous: Report | None = None) -> dict[str, float]:
         report=report,
         charts=drawn,
         link=Links(report.filters),
+        page_rows=PAGE_ROWS,
         cell_text=cell_text,
         header_text=header_text,
         values=report.filters.query(),
