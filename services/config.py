@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level of the API and workers")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox dispatcher looks for work")
     audit_seal_seconds: float = Field(1.0, gt=0, description="How often the workers chain new audit lines")
+    indicator_refresh_seconds: float = Field(
+        60.0, gt=0, description="How often the workers bring the monitoring summaries up to date"
+    )
     evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest evidence file accepted")
     evidence_allowed_types: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EVIDENCE_TYPES),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -627,3 +629,137 @@ class StaffSession(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# ---------------------------------------------------------------- monitoring summaries (issue #15)
+# Kept by services/indicator_refresh.py from the tables above; never written by anything else.
+
+
+class WorkingCalendar(Base):
+    """Every day from 2015 on, with the service time's calendar (services/working_days.py): in SQL,
+    the working days between two days are the difference of their `wd_index`."""
+
+    __tablename__ = "working_calendar"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    wd_index: Mapped[int] = mapped_column(Integer, comment="working days from 2015-01-01 up to this day")
+
+
+class IndicatorDirty(Base):
+    """Requests whose summary row is stale: triggers add them, the refresh takes them."""
+
+    __tablename__ = "indicator_dirty"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+
+
+class IndicatorRequest(Base):
+    """One row per request (merged duplicates have none): what the figures count about it."""
+
+    __tablename__ = "indicator_requests"
+    __table_args__ = (
+        Index("ix_indicator_requests_cell", "received_day", "directorate_code", "category_code", "channel"),
+        Index("ix_indicator_requests_open", "received_day", postgresql_where=sql("closed_at IS NULL")),
+        # A category's requests (its histograms are read from here: the histogram tables have no category).
+        Index("ix_indicator_requests_category", "category_code", "received_day"),
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_day: Mapped[date] = mapped_column(Date, comment="Istanbul date of receipt")
+    channel: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(String(40), comment="'' when not routed")
+    directorate_code: Mapped[str] = mapped_column(String(40), comment="'' when not routed")
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="current due date")
+    first_due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="due date of the first service period"
+    )
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_wd: Mapped[int | None] = mapped_column(Integer, comment="working days receipt → first answer")
+    close_wd: Mapped[int | None] = mapped_column(Integer, comment="working days receipt → close")
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    redirected: Mapped[bool] = mapped_column(Boolean)
+    wrong_directorate: Mapped[bool] = mapped_column(Boolean)
+    info_requested: Mapped[bool] = mapped_column(Boolean)
+    info_unanswered: Mapped[bool] = mapped_column(Boolean)
+    nonconforming: Mapped[bool] = mapped_column(Boolean)
+    objected: Mapped[bool] = mapped_column(Boolean)
+    objection_upheld: Mapped[bool] = mapped_column(Boolean)
+    objection_rejected: Mapped[bool] = mapped_column(Boolean)
+    objection_open: Mapped[bool] = mapped_column(Boolean)
+    invited: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class _DailyCounts:
+    """The request rows summed per cell: what indicator_daily and indicator_monthly hold."""
+
+    directorate_code: Mapped[str] = mapped_column(String(40))
+    category_code: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    requests: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    due_answered: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    redirected: Mapped[int] = mapped_column(Integer)
+    wrong_directorate: Mapped[int] = mapped_column(Integer)
+    info_requested: Mapped[int] = mapped_column(Integer)
+    info_unanswered: Mapped[int] = mapped_column(Integer)
+    nonconforming: Mapped[int] = mapped_column(Integer)
+    objected: Mapped[int] = mapped_column(Integer)
+    objection_upheld: Mapped[int] = mapped_column(Integer)
+    objection_rejected: Mapped[int] = mapped_column(Integer)
+    objection_open: Mapped[int] = mapped_column(Integer)
+    invited: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    rated_invited: Mapped[int] = mapped_column(Integer)
+    rating_sum: Mapped[int] = mapped_column(Integer)
+    rating_low: Mapped[int] = mapped_column(Integer)
+
+
+class IndicatorDaily(_DailyCounts, Base):
+    """Per day of receipt, directorate, category and channel."""
+
+    __tablename__ = "indicator_daily"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "category_code", "channel"),)
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class IndicatorMonthly(_DailyCounts, Base):
+    """The daily sums per month (`day` is the month's first day): a year reads twelve of them."""
+
+    __tablename__ = "indicator_monthly"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "category_code", "channel"),)
+
+    day: Mapped[date] = mapped_column(Date, comment="first day of the month")
+
+
+class _Histogram:
+    """Working days (receipt → first answer: yanit; → close: kapanis) counted per cell: exact
+    medians and 90th percentiles without reading every request."""
+
+    directorate_code: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10), comment="yanit / kapanis")
+    wd: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class IndicatorDuration(_Histogram, Base):
+    __tablename__ = "indicator_durations"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "channel", "kind", "wd"),)
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class IndicatorDurationMonthly(_Histogram, Base):
+    __tablename__ = "indicator_durations_monthly"
+    __table_args__ = (PrimaryKeyConstraint("day", "directorate_code", "channel", "kind", "wd"),)
+
+    day: Mapped[date] = mapped_column(Date, comment="first day of the month")

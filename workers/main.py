@@ -1,5 +1,6 @@
-"""`kalite-workers`: every external-task handler, the outbox dispatcher, the audit sealer and the
-SMS centre session that brings delivery receipts, in one asyncio process.
+"""`kalite-workers`: every external-task handler, the outbox dispatcher, the audit sealer, the
+monitoring summaries' refresh and the SMS centre session that brings delivery receipts, in one
+asyncio process.
 
 Health and metrics on WORKER_HTTP_HOST:WORKER_HTTP_PORT (workers/monitoring.py).
 
@@ -16,7 +17,7 @@ from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from services import audit, wording
+from services import audit, indicator_refresh, wording
 from services.bootstrap import Container, bootstrap
 from services.log_context import configure_logging
 from services.operaton import ExternalTasks
@@ -78,6 +79,11 @@ async def run(container: Container) -> None:
     sealer = asyncio.create_task(
         audit.run_sealer(container.engine, every_seconds=container.settings.audit_seal_seconds, stop=stop)
     )
+    summaries = asyncio.create_task(
+        indicator_refresh.run_refresher(
+            container.engine, every_seconds=container.settings.indicator_refresh_seconds, stop=stop
+        )
+    )
     # Bound while tasks may still send: receipts of their SMS come back on this session.
     unbind = asyncio.Event()
     receipts = asyncio.create_task(
@@ -89,7 +95,7 @@ async def run(container: Container) -> None:
     log.info("stopping: finishing running tasks")
     await worker.stop()
     unbind.set()
-    await asyncio.gather(working, dispatcher, sealer, receipts, return_exceptions=True)
+    await asyncio.gather(working, dispatcher, sealer, summaries, receipts, return_exceptions=True)
     # Last: the probes answer while running tasks finish.
     listener.stop()
     await asyncio.gather(listening, return_exceptions=True)

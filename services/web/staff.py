@@ -67,6 +67,8 @@ PERMISSION_LABELS = {
     "difs:read": "DİF'leri görme",
     "difs:read-all": "bütün müdürlüklerin DİF'lerini görme",
     "evidence:write": "kanıt yükleme",
+    "monitoring:read": "izleme sayfasını görme",
+    "monitoring:read-all": "bütün müdürlüklerin izleme göstergelerini görme",
 }
 DIF_STATUS = {
     "acik": "Açık, eylem planı bekleniyor",

@@ -54,6 +54,7 @@ from services.bootstrap import bootstrap
 from services.config import Settings, get_settings
 from services.operaton import ExternalTasks, Operaton
 from services.process_engine import EngineRefused, EngineUnavailable
+from tests.bench import indicators
 from tests.bench.checks import (
     Correctness,
     Mailbox,
@@ -343,7 +344,24 @@ def main() -> None:
         action="store_true",
         help="run once per shape: 1 and 2 engine nodes × 1 and 2 worker processes (restarts them)",
     )
+    parser.add_argument(
+        "--indicators",
+        action="store_true",
+        help="instead: the monitoring report over a year of bulk-loaded requests (PostgreSQL only)",
+    )
+    parser.add_argument("--indicator-requests", type=int, default=1_500_000, help="--indicators: requests")
+    parser.add_argument("--indicator-runs", type=int, default=5, help="--indicators: timed runs per case")
+    parser.add_argument(
+        "--indicator-events", type=int, default=1000, help="--indicators: new history entries per refresh"
+    )
+    parser.add_argument(
+        "--indicator-database",
+        default="kalite_bench_indicators",
+        help="--indicators: the database it drops, creates and loads",
+    )
     args = parser.parse_args()
+    if args.indicators:
+        sys.exit(indicators.main(args))
     settings = get_settings()
     layout = Layout.from_env()
     _health(args.api)
