@@ -22,10 +22,10 @@ from sqlalchemy import make_url
 from services.access import Principal, Role
 from services.bootstrap import Container
 from services.config import Settings
-from tests.browser import chromium, screenshots
+from tests.browser import assert_accessible, chromium, screenshots
 from tests.unit.conftest import free_port, own_database
 from tests.unit.test_monitoring_page import seed, today
-from tests.unit.test_staff_pages_browser import AXE, _axe, _serve, _signed_in, _watch
+from tests.unit.test_staff_pages_browser import _serve, _signed_in, _watch
 
 YOL, PARK = "Yol Yapım ve Bakım Dairesi Başkanlığı", "Park ve Bahçeler Müdürlüğü"
 
@@ -46,8 +46,6 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make install (npm ci in tests/bpmnlint)")
     with chromium() as launched:
         yield launched
 
@@ -82,7 +80,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         expect(page.locator("svg[role=img]").first).to_be_visible()
         table = _volume_by_directorate(page)
         assert YOL in table and PARK in table
-        _axe(page, "monitoring")
+        assert_accessible(page, "monitoring")
         _screenshot(page, "ims-office")
 
         # A filter: the form's GET reloads the page with it.
@@ -109,7 +107,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         page.locator("#t-hacim-mudurluk table a").first.click()
         expect(page.get_by_role("heading", level=2)).to_contain_text("talep")
         expect(page.locator("a[href^='/personel/talepler/']").first).to_be_visible()
-        _axe(page, "list")
+        assert_accessible(page, "list")
         _screenshot(page, "list")
         page.locator("a[href^='/personel/talepler/']").first.click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -127,7 +125,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         expect(page.get_by_label("Müdürlük", exact=True)).to_have_count(0)
         table = _volume_by_directorate(page)
         assert YOL in table and PARK not in table
-        _axe(page, "monitoring-director")
+        assert_accessible(page, "monitoring-director")
         _screenshot(page, "director")
         answer = page.goto("/personel/izleme?mudurluk=PARK")
         assert answer is not None and answer.status == 403
@@ -136,7 +134,7 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         answer = page.goto("/personel/izleme?baslangic=2026-02-30")
         assert answer is not None and answer.status == 400
         expect(page.get_by_role("alert")).to_contain_text("Başlangıç tarihi")
-        _axe(page, "monitoring-bad-filter")
+        assert_accessible(page, "monitoring-bad-filter")
         assert refused == []
     finally:
         director.close()
