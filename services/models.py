@@ -617,6 +617,16 @@ class StaffSession(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     directorate: Mapped[str | None] = mapped_column(String(40))
     id_token: Mapped[str] = mapped_column(Text, comment="the provider's ID token, for logout's id_token_hint")
+    provider_sid: Mapped[str | None] = mapped_column(
+        String(200),
+        index=True,
+        comment="the provider's session (sid of the ID token): a logout token naming it ends this",
+    )
+    provider_subject: Mapped[str | None] = mapped_column(
+        String(200),
+        index=True,
+        comment="the provider's user (sub): a logout token without sid ends all of them",
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 

@@ -77,9 +77,19 @@ def plain_all(variables: Mapping[str, Mapping[str, Any]] | None) -> dict[str, An
 class Operaton:
     """The engine port over REST, plus Tasklist's and Cockpit's calls. Thread-safe."""
 
-    def __init__(self, rest_url: str, username: str, password: str, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        rest_url: str,
+        username: str = "",
+        password: str = "",
+        *,
+        timeout: float = 15.0,
+        auth: httpx.Auth | None = None,
+    ) -> None:
+        """As an engine user by HTTP Basic, or with `auth` (e.g. a member of staff's bearer token,
+        which the engine accepts with single sign-on)."""
         self.rest_url = rest_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.rest_url, auth=(username, password), timeout=timeout)
+        self._http = httpx.Client(base_url=self.rest_url, auth=auth or (username, password), timeout=timeout)
 
     def __enter__(self) -> Operaton:
         return self

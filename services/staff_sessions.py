@@ -2,9 +2,11 @@
 
 The browser holds a random id (HttpOnly cookie, path /personel); the table holds only its SHA-256,
 with who signed in (user, roles, directorate, as the access token said at sign-in), their ID
-token (logout's `id_token_hint`), when the session began and when it was last used. A session
-ends on logout, after `STAFF_SESSION_IDLE_MINUTES` without a request, or
-`STAFF_SESSION_MAX_HOURS` after sign-in, whichever comes first. The CSRF token of every form is
+token (logout's `id_token_hint`), the provider's session id and user (for its back-channel
+logout), when the session began and when it was last used. A session ends on logout (ours, or
+the provider's back-channel logout when the user signs out elsewhere, e.g. in Tasklist), after
+`STAFF_SESSION_IDLE_MINUTES` without a request, or `STAFF_SESSION_MAX_HOURS` after sign-in,
+whichever comes first. The CSRF token of every form is
 an HMAC of the session id: it changes with each session and needs no column.
 """
 
@@ -58,6 +60,8 @@ def create(
     *,
     display_name: str,
     id_token: str,
+    provider_sid: str | None = None,
+    provider_subject: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """A new session for a signed-in member of staff; returns the id for the cookie (never stored)."""
@@ -72,6 +76,8 @@ def create(
                 roles=sorted(principal.roles),
                 directorate=principal.directorate,
                 id_token=id_token,
+                provider_sid=provider_sid,
+                provider_subject=provider_subject,
                 created_at=now,
                 last_seen_at=now,
             )
@@ -117,6 +123,21 @@ def end(uow_factory: UnitOfWorkFactory, session_id: str | None) -> None:
     with uow_factory() as uow:
         uow.session.execute(delete(StaffSession).where(StaffSession.id_hash == digest(session_id)))
         uow.commit()
+
+
+def end_at_provider(uow_factory: UnitOfWorkFactory, *, sid: str | None, subject: str | None) -> int:
+    """Back-channel logout: the provider ended its session `sid` (only those of ours opened in it
+    end) or, without a sid, every session of its user `subject`. Returns how many ended."""
+    if sid:
+        condition = StaffSession.provider_sid == sid
+    elif subject:
+        condition = StaffSession.provider_subject == subject
+    else:
+        return 0
+    with uow_factory() as uow:
+        result = uow.session.execute(delete(StaffSession).where(condition))
+        uow.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def forget_expired(uow_factory: UnitOfWorkFactory, limits: Limits, *, now: datetime | None = None) -> int:

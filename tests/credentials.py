@@ -43,6 +43,17 @@ class AsCaller(httpx.Auth):
         yield request
 
 
+class Bearer(httpx.Auth):
+    """A bearer token on every request, from what gives a fresh one."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        yield request
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

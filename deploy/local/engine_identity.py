@@ -1,21 +1,25 @@
 """The engine's users, groups and authorizations for Tasklist, made idempotently by `make up`.
 
 Groups: every candidate group the diagrams name (the roles' groups and each directorate's staff
-and director groups from the catalogue); users: the sample users of `users.json` (one per role,
-password `demo`) with their memberships. Every group may open Tasklist, see the shared filters
-and read the process definitions; the engine itself grants a candidate group the right to see
-and work on the tasks it is a candidate for, so a person sees their own groups' tasks only.
-`demo` is the engine's administrator. Tasklist's shared filters are engine_filters'.
+and director groups from the catalogue); users: the sample users of `users.json` (one per role)
+with their memberships, and no password anyone knows: staff sign in at the identity provider
+(Keycloak, whose password `users.json` gives) and call the REST API with its tokens; only `demo`,
+the engine's break-glass administrator, has an engine password. Every group may open Tasklist,
+see the shared filters and read the process definitions; the engine itself grants a candidate
+group the right to see and work on the tasks it is a candidate for, so a person sees their own
+groups' tasks only. Tasklist's shared filters are engine_filters'.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from deploy.local.engine_filters import ensure_filters
+from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
 
@@ -97,6 +101,22 @@ def _grant(
     )
 
 
+def _forget_known_password(engine: Operaton, user: dict[str, Any]) -> None:
+    """An engine made by an earlier release gave sample users the password `demo`: replaced by one
+    nobody knows (the administrator's own password authorises the change)."""
+    offered = {"username": user["username"], "password": user["password"]}
+    known = engine.json("POST", "/identity/verify", json=offered)
+    if known.get("authenticated"):
+        engine.call(
+            "PUT",
+            f"/user/{user['username']}/credentials",
+            json={
+                "password": secrets.token_urlsafe(32),
+                "authenticatedUserPassword": get_settings().engine_password,
+            },
+        )
+
+
 def ensure_identity(engine: Operaton) -> tuple[int, int]:
     """Groups, users, memberships, authorizations and Tasklist's filters; returns (groups, users)
     made now."""
@@ -123,9 +143,10 @@ def ensure_identity(engine: Operaton) -> tuple[int, int]:
                     "lastName": last,
                     "email": f"{user['username']}@belediye.local",
                 },
-                "credentials": {"password": user["password"]},
+                "credentials": {"password": secrets.token_urlsafe(32)},
             },
         )
+        _forget_known_password(engine, user)
         for group_id in _memberships(user, catalogue):
             if not engine.json("GET", "/user", params={"id": user["username"], "memberOfGroup": group_id}):
                 engine.call("PUT", f"/group/{group_id}/members/{user['username']}")

@@ -118,7 +118,15 @@ def _clients() -> list[dict[str, Any]]:
             # the sign-out at Keycloak the browser goes back to a web app (RP-initiated logout).
             "redirectUris": [f"{ENGINE_URL}/login/oauth2/code/oidc"],
             "webOrigins": ["+"],
-            "attributes": {"post.logout.redirect.uris": f"{ENGINE_URL}/operaton/app/*"},
+            # A sign-out anywhere (our staff pages, Keycloak) ends the web apps' session too:
+            # Spring Security's OIDC back-channel logout endpoint (Keycloak posts a logout token;
+            # front-channel logout would need the browser and wins when on, so it is off).
+            "frontchannelLogout": False,
+            "attributes": {
+                "post.logout.redirect.uris": f"{ENGINE_URL}/operaton/app/*",
+                "backchannel.logout.url": f"{ENGINE_URL}/logout/connect/back-channel/oidc",
+                "backchannel.logout.session.required": "true",
+            },
             "protocolMappers": _mappers(audience=False),
         },
         {
@@ -130,9 +138,13 @@ def _clients() -> list[dict[str, Any]]:
             "directAccessGrantsEnabled": False,
             "redirectUris": ["http://127.0.0.1:8000/*"],
             "webOrigins": ["+"],
+            "frontchannelLogout": False,
             "attributes": {
                 "pkce.code.challenge.method": "S256",
                 "post.logout.redirect.uris": "http://127.0.0.1:8000/*",
+                # A sign-out in Tasklist (or at Keycloak) ends the staff pages' session too.
+                "backchannel.logout.url": "http://127.0.0.1:8000/personel/cikis/arka-kanal",
+                "backchannel.logout.session.required": "true",
             },
             "protocolMappers": _mappers(audience=True),
         },

@@ -20,6 +20,7 @@ from services.api.rate_limit import TokenBuckets
 from services.api.security import ChannelKeys, TokenValidator, forbidden_response
 from services.bootstrap import Container, bootstrap
 from services.config import get_settings
+from services.web import monitoring as monitoring_pages
 from services.web import pages as web_pages
 from services.web import routes as web
 from services.web import staff as staff_pages
@@ -100,6 +101,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(templates.router)
     app.include_router(open311.router)
     app.include_router(staff_pages.router)
+    app.include_router(monitoring_pages.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web_pages.STATIC), name="static")
 

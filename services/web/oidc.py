@@ -24,10 +24,15 @@ import jwt
 from services.config import Settings
 
 DISCOVERY_SECONDS = 3600
+BACK_CHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 class SignInFailed(Exception):
     """The provider's answer did not prove a sign-in; the message is Turkish, for the page."""
+
+
+class LogoutTokenRefused(Exception):
+    """A back-channel logout token that is not the provider's word (OIDC Back-Channel Logout 2.6)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,33 @@ class OidcClient:
         if not secrets.compare_digest(str(claims.get("nonce")), nonce):
             raise SignInFailed("Kimlik belgesi bu girişe ait değil (nonce); yeniden giriş yapın.")
         return claims
+
+    def check_logout_token(self, logout_token: str) -> tuple[str | None, str | None]:
+        """The provider's session and user a back-channel logout token ends (OpenID Connect
+        Back-Channel Logout 1.0, 2.6): signed by the provider, for our client, with the logout
+        event, a sid or a sub, and no nonce (so that no ID token can pass for one)."""
+        try:
+            key = self._keys().get_signing_key_from_jwt(logout_token)
+            claims: dict[str, Any] = jwt.decode(
+                logout_token,
+                key,
+                algorithms=["RS256", "ES256", "PS256"],
+                audience=self.client_id,
+                issuer=self._settings.oidc_issuer,
+                options={"require": ["iat", "iss", "aud"]},
+                leeway=30,
+            )
+        except (jwt.InvalidTokenError, SignInFailed) as error:
+            raise LogoutTokenRefused(f"invalid logout token: {type(error).__name__}") from error
+        events = claims.get("events")
+        if not isinstance(events, dict) or not isinstance(events.get(BACK_CHANNEL_LOGOUT_EVENT), dict):
+            raise LogoutTokenRefused("the token carries no back-channel logout event")
+        if "nonce" in claims:
+            raise LogoutTokenRefused("a logout token has no nonce")
+        sid, subject = claims.get("sid"), claims.get("sub")
+        if not isinstance(sid, str) and not isinstance(subject, str):
+            raise LogoutTokenRefused("the token names neither a session (sid) nor a user (sub)")
+        return (sid if isinstance(sid, str) else None, subject if isinstance(subject, str) else None)
 
     def _keys(self) -> jwt.PyJWKClient:
         if self._jwks is None:

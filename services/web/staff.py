@@ -39,7 +39,7 @@ from services.config import Settings
 from services.models import Category, Directorate
 from services.quality_records import RecordNotFound
 from services.web import pages
-from services.web.oidc import OidcClient, Pending, SignInFailed
+from services.web.oidc import LogoutTokenRefused, OidcClient, Pending, SignInFailed
 from services.web.report import size_text
 from services.working_days import ISTANBUL
 
@@ -48,7 +48,8 @@ PREFIX = "/personel"
 COOKIE = "bht_personel"
 LOGIN_COOKIE = "bht_personel_giris"
 LOGIN_SECONDS = 600
-PUBLIC = {f"{PREFIX}/giris", f"{PREFIX}/giris/donus"}
+# Without a session: the sign-in, its return, and the provider's back-channel logout.
+PUBLIC = {f"{PREFIX}/giris", f"{PREFIX}/giris/donus", f"{PREFIX}/cikis/arka-kanal"}
 PAGE_SIZE = 20
 
 ROLE_LABELS = {
@@ -66,6 +67,8 @@ PERMISSION_LABELS = {
     "difs:read": "DİF'leri görme",
     "difs:read-all": "bütün müdürlüklerin DİF'lerini görme",
     "evidence:write": "kanıt yükleme",
+    "monitoring:read": "izleme sayfasını görme",
+    "monitoring:read-all": "bütün müdürlüklerin izleme göstergelerini görme",
 }
 DIF_STATUS = {
     "acik": "Açık, eylem planı bekleniyor",
@@ -304,7 +307,13 @@ async def sign_in_return(request: Request) -> Response:
         return error_page(request, refused.status_code, "Giriş tamamlanamadı", f"{refused.detail} {again}")
     name = str(tokens.id_claims.get("name") or principal.username)
     session_id = await asyncio.to_thread(
-        staff_sessions.create, container.uow, principal, display_name=name, id_token=tokens.id_token
+        staff_sessions.create,
+        container.uow,
+        principal,
+        display_name=name,
+        id_token=tokens.id_token,
+        provider_sid=tokens.id_claims.get("sid"),
+        provider_subject=tokens.id_claims.get("sub"),
     )
     log.info("staff signed in: %s", principal.username)
     settings = container.settings
@@ -322,6 +331,29 @@ async def sign_out(request: Request) -> Response:
     response = RedirectResponse(target, 303)
     response.delete_cookie(COOKIE, path=PREFIX, **_cookie_options(container.settings))
     return response
+
+
+@router.post("/cikis/arka-kanal")
+async def back_channel_logout(request: Request) -> Response:
+    """The provider's back-channel logout (OpenID Connect Back-Channel Logout 1.0): the user
+    signed out elsewhere (Tasklist, another page, an administrator), so their sessions here end
+    too. Server to server: no cookie, no CSRF token; the signed logout token is the proof."""
+    form = await request.form()
+    token = form.get("logout_token")
+    headers = {"Cache-Control": "no-store"}
+    if not isinstance(token, str) or not token:
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "logout_token missing"}, 400, headers
+        )
+    state, container = _state(request), _container(request)
+    try:
+        sid, subject = await asyncio.to_thread(state.oidc.check_logout_token, token)
+    except LogoutTokenRefused as refused:
+        log.warning("back-channel logout refused: %s", refused)
+        return JSONResponse({"error": "invalid_request", "error_description": str(refused)}, 400, headers)
+    ended = await asyncio.to_thread(staff_sessions.end_at_provider, container.uow, sid=sid, subject=subject)
+    log.info("back-channel logout: %d staff session(s) ended", ended)
+    return Response(status_code=200, headers=headers)
 
 
 # ---------------------------------------------------------------- home

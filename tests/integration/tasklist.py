@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import HumanTask
+from tests.credentials import Bearer
+from tests.integration.conftest import FreshToken
 
 T = TypeVar("T")
 
@@ -59,10 +61,18 @@ def wait_for_state(
     )
 
 
-@lru_cache
-def person(username: str) -> Operaton:
-    """The engine as this person is allowed to use it (Tasklist's login)."""
-    return Operaton(get_settings().engine_rest_url, username, "demo")
+def as_person(username: str) -> Operaton:
+    """The engine as this person is allowed to use it: a member of staff with their Keycloak token
+    (their user and groups, as in Tasklist; staff have no engine password), the engine's own
+    administrator by its password. A client of its own (close it)."""
+    settings = get_settings()
+    if username == settings.engine_username:
+        return Operaton(settings.engine_rest_url, username, settings.engine_password)
+    return Operaton(settings.engine_rest_url, auth=Bearer(FreshToken(username)))
+
+
+# One client per person for the whole test session.
+person = lru_cache(as_person)
 
 
 def complete(

@@ -30,7 +30,8 @@ from deploy.local.engine_identity import ensure_identity
 from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
-from tests.browser import chromium, screenshots
+from tests.browser import assert_accessible, chromium, screenshots
+from tests.integration.conftest import staff_token
 from tests.integration.tasklist import poll
 
 WAIT_MS = 60_000  # a loaded 2-core machine: an AngularJS app, Keycloak and the engine
@@ -253,13 +254,43 @@ def test_an_administrator_of_the_directory_opens_cockpit_and_admin(sso_engine: s
     page.screenshot(path=str(screenshots() / "engine-sso-admin.png"), full_page=True)
 
 
-def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: str, page: Page) -> None:
-    """/login: the engine's password, for members of operaton-admin (demo) when Keycloak is away."""
+@pytest.fixture()
+def engine_user_with_password(engine: Operaton, sso_engine: str) -> Iterator[tuple[str, str]]:
+    """An engine user outside operaton-admin who does have an engine password."""
+    user, password = f"gecici-{uuid.uuid4().hex[:8]}", "Gecici-Parola-1"
+    engine.call(
+        "POST",
+        "/user/create",
+        json={
+            "profile": {"id": user, "firstName": "Geçici", "lastName": "Kullanıcı"},
+            "credentials": {"password": password},
+        },
+    )
+    engine.call("PUT", f"/group/mudurluk-yol/members/{user}")
+    try:
+        yield user, password
+    finally:
+        _delete_user(engine, user)
+
+
+def test_break_glass_sign_in_is_for_the_engine_administrator_only(
+    sso_engine: str, page: Page, engine_user_with_password: tuple[str, str]
+) -> None:
+    """/login: the engine's password, for members of operaton-admin (demo) when Keycloak is away;
+    a Turkish page of ours (not Spring's generated English one)."""
     page.goto(f"{ENGINE}/login")
-    page.locator("input[name=username]").fill("yol.personel")  # has an engine password, not admin
-    page.locator("input[name=password]").fill("demo")
-    page.locator("button[type=submit]").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Yedek yönetici girişi")
+    expect(page.get_by_role("link", name="kurumsal girişle")).to_have_attribute(
+        "href", "/oauth2/authorization/oidc"
+    )
+    assert_accessible(page, "break-glass")
+    page.screenshot(path=str(screenshots() / "engine-sso-yedek-giris.png"), full_page=True)
+    user, password = engine_user_with_password
+    page.get_by_label("Kullanıcı adı").fill(user)  # a right engine password, but not an administrator
+    page.get_by_label("Parola").fill(password)
+    page.get_by_role("button", name="Giriş yap").click()
     page.wait_for_url(f"{ENGINE}/login?error")
+    expect(page.get_by_role("alert")).to_contain_text("motor yöneticisi değil")
 
     page.locator("input[name=username]").fill("demo")
     page.locator("input[name=password]").fill("demo")
@@ -283,3 +314,47 @@ def test_break_glass_sign_in_is_for_the_engine_administrator_only(sso_engine: st
         timeout=10,
     )
     assert closed.status_code in (401, 403), closed.status_code
+
+
+def test_staff_call_the_engine_rest_api_with_their_token_and_have_no_engine_password(
+    engine: Operaton, instance: str, sso_engine: str
+) -> None:
+    """Scripts and tests act as a member of staff with the provider's token: the engine's user and
+    groups come from its claims, as in Tasklist. No sample user of the directory has an engine
+    password; `demo` (break-glass) keeps its own."""
+    rest = f"{ENGINE}/engine-rest"
+    for user in ("yol.personel", "park.personel", "yol.mudur", "eys.uzman", "yonetici"):
+        refused = httpx.get(f"{rest}/task/count", auth=(user, "demo"), timeout=10)
+        assert refused.status_code == 401, user
+    assert httpx.get(f"{rest}/task/count", auth=("demo", "demo"), timeout=10).status_code == 200
+
+    token = staff_token(USER)
+    as_staff = {"Authorization": f"Bearer {token}"}
+    tasks = httpx.get(f"{rest}/task", params={"processInstanceId": instance}, headers=as_staff, timeout=10)
+    assert tasks.status_code == 200, tasks.text
+    # Candidate groups from the token: the own directorate's task only.
+    assert [t["name"] for t in tasks.json()] == [f"SSO denemesi {OWN_GROUP}"]
+    (own,) = tasks.json()
+    claim = f"{rest}/task/{own['id']}/claim"
+    claimed = httpx.post(claim, json={"userId": USER}, headers=as_staff, timeout=10)
+    assert claimed.status_code == 204, claimed.text
+    assert engine.tasks(taskId=own["id"])[0].assignee == USER
+
+    # A token the engine must not take: tampered, or of another realm (Keycloak's master realm).
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[::-1]}"
+    master = httpx.post(
+        f"{keycloak.Instance.from_env().url}/realms/master/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.ADMIN[0],
+            "password": keycloak.ADMIN[1],
+        },
+        timeout=10,
+    )
+    assert master.status_code == 200, master.text
+    for wrong in (tampered, master.json()["access_token"], "kisa"):
+        answer = httpx.get(f"{rest}/task/count", headers={"Authorization": f"Bearer {wrong}"}, timeout=10)
+        assert answer.status_code == 401, answer.text
+        assert "Bearer" in answer.headers.get_list("www-authenticate")[-1]

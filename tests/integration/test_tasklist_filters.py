@@ -28,9 +28,8 @@ from deploy.local.engine_filters import (
     URGENT_PRIORITY,
     ensure_filters,
 )
-from services.config import get_settings
 from services.operaton import Operaton, typed_all
-from tests.integration.tasklist import wait_for_task
+from tests.integration.tasklist import as_person, wait_for_task
 
 FIXTURE = Path(__file__).with_name("fixtures") / "filter-proof.bpmn"
 PROCESS = "filtre-kaniti"
@@ -59,7 +58,7 @@ CASES = {
 
 
 def _as(username: str) -> Operaton:
-    return Operaton(get_settings().engine_rest_url, username, "demo")
+    return as_person(username)
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,10 @@ from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.models import CitizenReply, CitizenRequest, RequestPhoto
 from services.web.forms import NUMBERS
-from tests.browser import chromium, screenshots
+from tests.browser import assert_accessible, chromium, screenshots
 from tests.unit.citizen_page import ADDRESS, DESCRIPTION, answer_request, ask_for_information, png
-from tests.unit.conftest import REPO, free_port, own_database
+from tests.unit.conftest import free_port, own_database
 
-AXE = REPO / "tests" / "bpmnlint" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WAIT_MS = 20_000
 PHONE: ViewportSize = {"width": 390, "height": 844}
 _addresses = itertools.count(10)
@@ -108,8 +106,6 @@ def server(database_url: str, mail: tuple[Path, int]) -> Iterator[tuple[str, Con
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make install (npm ci in tests/bpmnlint)")
     with chromium() as launched:
         yield launched
 
@@ -165,25 +161,13 @@ def _screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(screenshots() / f"citizen-page-{name}.png"), full_page=True)
 
 
-def _axe(page: Page, name: str) -> None:
-    """Zero WCAG 2.1 A/AA violations. axe is evaluated (not added as a <script>), so the page's
-    own CSP stays on."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
-        ".map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG,
-    )
-    assert violations == [], f"{name}: {violations}"
-
-
 def _choose_category(page: Page, *, check: bool = True) -> None:
     page.goto("/")
     if check:
-        _axe(page, "home")
+        assert_accessible(page, "home")
     page.get_by_role("link", name="Başvuru yap").first.click()
     if check:
-        _axe(page, "categories")
+        assert_accessible(page, "categories")
     page.get_by_label("Konu ara").fill("çukur")
     page.get_by_role("button", name="Ara").click()
     page.get_by_role("link", name="Yolda çukur / asfalt bozulması").click()
@@ -221,7 +205,7 @@ def test_a_citizen_files_a_report_with_a_photo_and_a_double_submit_is_the_same_r
     photo = tmp_path / "çukur.png"
     photo.write_bytes(png(64, 48))
     _choose_category(page)
-    _axe(page, "form")
+    assert_accessible(page, "form")
     _fill_report(page, photo)
     # The page's script solves the proof-of-work: the question in words is no longer asked.
     expect(page.locator(".bot-question")).to_be_hidden()
@@ -234,7 +218,7 @@ def test_a_citizen_files_a_report_with_a_photo_and_a_double_submit_is_the_same_r
     due = page.locator("#beklenen-tarih")
     expect(due).to_have_text(re.compile(r"^\d{1,2} [A-ZÇĞİÖŞÜ][a-zçğıöşü]+ 20\d\d, \d\d:\d\d$"))
     expect(page.get_by_text("E-posta adresinize bir alındı bildirimi gönderilecek")).to_be_visible()
-    _axe(page, "success")
+    assert_accessible(page, "success")
     _screenshot(page, "success")
     page.reload()  # the browser sends the same form again
     expect(page.locator("#takip-no")).to_have_text(tracking)
@@ -283,7 +267,7 @@ def test_the_form_comes_back_with_each_error_in_turkish(page: Page, tmp_path: Pa
     expect(page.locator("#f-kvkk-hata")).to_contain_text("aydınlatma metnini okuduğunuzu onaylayın")
     expect(page.get_by_label("Açıklama")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Ad soyad")).to_have_value("Ayşe Yıldırım Öztürk")  # kept
-    _axe(page, "form-with-errors")
+    assert_accessible(page, "form-with-errors")
     _screenshot(page, "form-with-errors")
     summary.get_by_role("link", name=re.compile("^Açıklama")).click()
     expect(page.get_by_label("Açıklama")).to_be_focused()
@@ -300,14 +284,14 @@ def test_the_citizen_tracks_the_request_answers_the_question_then_rates_and_obje
     ask_for_information(container, tracking, "Çukur hangi binanın önünde?")
 
     page.get_by_role("link", name="Başvurumu takip et").first.click()
-    _axe(page, "track")
+    assert_accessible(page, "track")
     page.get_by_label("Takip numarası").fill(tracking.lower())
     page.get_by_role("button", name="Göster").click()
     expect(page.locator("#durum")).to_have_text("Sizden bilgi bekleniyor")
     expect(page.locator("#soru")).to_have_text("Çukur hangi binanın önünde?")
     expect(page.locator("#gecmis li")).not_to_have_count(0)
     expect(page.get_by_text("yol.personel")).to_have_count(0)  # no staff names
-    _axe(page, "status-information-requested")
+    assert_accessible(page, "status-information-requested")
     _screenshot(page, "status-information-requested")
 
     page.get_by_label("Yanıtınız").fill("Gül Apartmanı'nın önünde, İnönü Caddesi köşesinde.")
@@ -328,12 +312,12 @@ def test_the_citizen_tracks_the_request_answers_the_question_then_rates_and_obje
     expect(page.locator("#durum")).to_have_text("Yanıtlandı")
     expect(page.locator("#yanit")).to_contain_text("olumlu")
     expect(page.get_by_role("heading", name="Yanıta itiraz edin")).to_be_visible()
-    _axe(page, "status-answered")
+    assert_accessible(page, "status-answered")
     _screenshot(page, "status-answered")
 
     page.get_by_role("button", name="Değerlendirmeyi gönder").click()  # no score chosen
     expect(page.locator("#f-degerlendirme-puan-hata")).to_contain_text("1 ile 5 arasında bir puan seçin")
-    _axe(page, "status-rating-error")
+    assert_accessible(page, "status-rating-error")
     page.get_by_label("4 – Memnunum").check()
     page.get_by_label("Yorumunuz").fill("Hızlı ve özenli bir çalışma oldu, teşekkürler.")
     page.get_by_role("button", name="Değerlendirmeyi gönder").click()
@@ -400,7 +384,7 @@ def test_too_many_page_views_get_a_turkish_429_page(browser: Browser, server: tu
         assert response is not None and response.status == 429
         assert int(response.headers["retry-after"]) >= 1
         expect(page.get_by_role("heading", level=1)).to_have_text("Çok fazla istek")
-        _axe(page, "too-many-requests")
+        assert_accessible(page, "too-many-requests")
         _screenshot(page, "too-many-requests")
     finally:
         context.close()
@@ -409,7 +393,7 @@ def test_too_many_page_views_get_a_turkish_429_page(browser: Browser, server: tu
 def test_the_kvkk_notice_is_accessible(page: Page) -> None:
     page.goto("/kvkk")
     expect(page.get_by_role("heading", level=1)).to_contain_text("aydınlatma metni")
-    _axe(page, "kvkk")
+    assert_accessible(page, "kvkk")
 
 
 def test_keyboard_only_the_skip_link_and_visible_focus(page: Page) -> None:
@@ -454,7 +438,7 @@ def test_with_a_tile_server_the_map_fills_the_coordinates(
                 page.get_by_role("textbox", name="Boylam (isteğe bağlı)").input_value().replace(",", ".")
             )
             assert 35.0 <= latitude <= 43.0 and 25.0 <= longitude <= 45.0
-            _axe(page, "form-with-map")
+            assert_accessible(page, "form-with-map")
             _screenshot(page, "form-with-map")
         finally:
             context.close()

@@ -25,12 +25,10 @@ from services.api.app import create_app
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from services.web.staff import COOKIE
-from tests.browser import chromium, screenshots
-from tests.unit.conftest import REPO, free_port, own_database
+from tests.browser import assert_accessible, chromium, screenshots
+from tests.unit.conftest import free_port, own_database
 from tests.unit.test_staff_pages import dif_with_actions, submitted
 
-AXE = REPO / "tests" / "bpmnlint" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WAIT_MS = 20_000
 # A real-sized scan: large enough for the browser to report upload progress on the way.
 SCAN = b"%PDF-1.4\n" + b"0" * (1536 * 1024) + b"\n%%EOF\n"
@@ -74,8 +72,6 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make install (npm ci in tests/bpmnlint)")
     with chromium() as launched:
         yield launched
 
@@ -116,17 +112,6 @@ def _screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(screenshots() / f"staff-page-{name}.png"), full_page=True)
 
 
-def _axe(page: Page, name: str) -> None:
-    """Zero WCAG 2.1 A/AA violations; axe is evaluated, so the page's own CSP stays on."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
-        ".map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG,
-    )
-    assert violations == [], f"{name}: {violations}"
-
-
 def test_two_files_go_up_with_progress_and_every_staff_page_passes_axe(
     browser: Browser, server: tuple[str, Container], tmp_path: Path
 ) -> None:
@@ -140,17 +125,17 @@ def test_two_files_go_up_with_progress_and_every_staff_page_passes_axe(
         refused = _watch(page)
         page.goto("/personel/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Hoş geldiniz, Temizlik Personeli")
-        _axe(page, "home")
+        assert_accessible(page, "home")
         _screenshot(page, "home")
 
         page.get_by_role("link", name=str(page.locator("table a").first.inner_text())).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("DİF ")
-        _axe(page, "dif")
+        assert_accessible(page, "dif")
         _screenshot(page, "dif")
 
         page.get_by_role("link", name="Bu eylemin kanıt sayfası").first.click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Eylem kanıtları")
-        _axe(page, "evidence-empty")
+        assert_accessible(page, "evidence-empty")
         page.get_by_label("Dosyalar").set_input_files(
             [
                 FilePayload(name="tarama.pdf", mimeType="application/pdf", buffer=SCAN),
@@ -167,16 +152,16 @@ def test_two_files_go_up_with_progress_and_every_staff_page_passes_axe(
         table = page.locator("table.evidence")
         expect(table.locator("tbody tr")).to_have_count(2)
         expect(table).to_contain_text(hashlib.sha256(MINUTES).hexdigest())
-        _axe(page, "evidence-listed")
+        assert_accessible(page, "evidence-listed")
         _screenshot(page, "evidence-listed")
 
         page.goto("/personel/talepler")
         expect(page.get_by_role("heading", level=1)).to_have_text("Talepler")
-        _axe(page, "requests")
+        assert_accessible(page, "requests")
         _screenshot(page, "requests")
         page.goto(f"/personel/talepler/{request.id}")
         expect(page.get_by_role("heading", level=1)).to_contain_text(request.tracking_code)
-        _axe(page, "request")
+        assert_accessible(page, "request")
         _screenshot(page, "request")
         assert refused == []
     finally:
@@ -191,7 +176,7 @@ def test_two_files_go_up_with_progress_and_every_staff_page_passes_axe(
         assert answer is not None and answer.status == 403
         expect(page.get_by_role("heading", level=1)).to_have_text("Bu işlem için yetkiniz yok")
         expect(page.locator(".permission")).to_have_text("difs:read-all")
-        _axe(page, "forbidden")
+        assert_accessible(page, "forbidden")
         _screenshot(page, "forbidden")
     finally:
         other.close()

@@ -214,3 +214,70 @@ def test_only_our_own_pages_are_a_place_to_go_after_sign_in(client: TestClient) 
         target, _ = _to_provider(client, elsewhere)
         landed = _back_from_provider(client, target)
         assert landed.status_code == 303 and landed.headers["location"] == "/personel/", elsewhere
+
+
+def _signed_in_with(client: TestClient, provider: Provider, sid: str) -> str:
+    """A sign-in whose ID token names the provider's session `sid`; returns our session cookie."""
+    provider.id_token_claims = {"sid": sid}
+    target, _ = _to_provider(client, "/personel/")
+    assert _back_from_provider(client, target).status_code == 303
+    provider.id_token_claims = {}
+    cookie = client.cookies.get(COOKIE)
+    assert cookie
+    client.cookies.clear()
+    return str(cookie)
+
+
+def _logout_token(provider: Provider, **claims: Any) -> str:
+    token_claims = {
+        "aud": CLIENT,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        "jti": secrets.token_hex(8),
+        **claims,
+    }
+    return provider.signer.issue("yol.personel", **token_claims)
+
+
+def test_the_providers_back_channel_logout_ends_the_session_it_names_and_only_a_true_token_does(
+    client: TestClient, container: Container, provider: Provider
+) -> None:
+    """Signing out elsewhere (Tasklist, Keycloak's account page, an administrator) ends our session
+    too: Keycloak posts a signed logout token naming its session (sid) or, without sid, the user."""
+    first = _signed_in_with(client, provider, "kc-oturum-1")
+    second = _signed_in_with(client, provider, "kc-oturum-2")
+
+    def home(cookie: str) -> int:
+        browser = TestClient(client.app, follow_redirects=False)
+        browser.cookies.set(COOKIE, cookie)
+        return int(browser.get("/personel/").status_code)
+
+    assert home(first) == home(second) == 200
+    url = "/personel/cikis/arka-kanal"
+    for forged, why in (
+        ({"sid": "kc-oturum-1", "events": {}}, "no back-channel logout event"),
+        ({"sid": "kc-oturum-1", "nonce": "n"}, "nonce"),
+        ({"sid": "kc-oturum-1", "aud": "operaton-webapps"}, "InvalidAudienceError"),
+        ({"sid": "kc-oturum-1", "iss": "http://127.0.0.1:1/sahte"}, "InvalidIssuerError"),
+    ):
+        refused = client.post(url, data={"logout_token": _logout_token(provider, **forged)})
+        assert refused.status_code == 400 and why in refused.json()["error_description"], forged
+    unsigned = _logout_token(provider, sid="kc-oturum-1").rsplit(".", 1)[0] + ".aW1temE"
+    assert client.post(url, data={"logout_token": unsigned}).status_code == 400
+    assert client.post(url, data={}).json()["error_description"] == "logout_token missing"
+    assert home(first) == home(second) == 200
+
+    ended = client.post(url, data={"logout_token": _logout_token(provider, sid="kc-oturum-1")})
+    assert ended.status_code == 200 and ended.headers["cache-control"] == "no-store"
+    assert home(first) == 303  # to the sign-in again
+    assert home(second) == 200  # another provider session of the same user stays
+
+    # Without sid: every session of the provider's user (sub) ends.
+    third = _signed_in_with(client, provider, "kc-oturum-3")
+    everything = _logout_token(provider, sub="yol.personel")
+    assert client.post(url, data={"logout_token": everything}).status_code == 200
+    assert home(second) == home(third) == 303
+    with container.uow() as uow:
+        left = uow.session.scalars(
+            select(StaffSession.provider_sid).where(StaffSession.username == "yol.personel")
+        )
+        assert not {"kc-oturum-1", "kc-oturum-2", "kc-oturum-3"} & set(left)

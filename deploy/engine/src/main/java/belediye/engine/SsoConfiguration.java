@@ -36,6 +36,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.BadCredentialsException;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.AuthenticationException;
@@ -49,16 +50,26 @@ import org.springframework.security.oauth2.client.userinfo.OAuth2UserService;
 import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.oidc.user.DefaultOidcUser;
+import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
 import org.springframework.security.oauth2.core.oidc.user.OidcUser;
+import org.springframework.security.oauth2.jwt.JwtClaimNames;
+import org.springframework.security.oauth2.jwt.JwtClaimValidator;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtDecoders;
+import org.springframework.security.oauth2.jwt.JwtValidators;
+import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CsrfToken;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+import org.springframework.security.web.session.HttpSessionEventPublisher;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.util.HtmlUtils;
 
 /**
  * Single sign-on to Tasklist, Cockpit, Admin and Welcome through the municipality's OpenID Connect
@@ -81,10 +92,15 @@ import org.springframework.web.bind.annotation.RestController;
  *       {@code operaton-admin}, i.e. {@code demo}) sign in with their engine password on Spring
  *       Security's page {@code /login}, for when the provider is down. Their groups are the
  *       engine's own memberships. Operaton's own password endpoint is closed.
- *   <li>The REST API ({@code /engine-rest}, HTTP Basic, {@link RestAuthentication}) is untouched.
+ *   <li>The REST API ({@code /engine-rest}, {@link RestAuthentication}) takes the provider's access
+ *       tokens besides HTTP Basic: staff scripts and tests act as themselves without an engine
+ *       password ({@code belediye.sso.rest-audience} names the audience a token must carry).
  *   <li>Sign-out: the header's link posts to {@code /logout} (script {@code belediye/sso.js}),
  *       which ends the session (engine and Spring) and sends the browser to the provider's
  *       end_session_endpoint with {@code id_token_hint} and {@code post_logout_redirect_uri}.
+ *   <li>Back-channel logout: a sign-out elsewhere (our staff pages, Keycloak's account page, an
+ *       administrator) reaches {@code /logout/connect/back-channel/oidc} as a signed logout
+ *       token, and the session opened in that provider session ends.
  * </ul>
  */
 @Configuration
@@ -129,10 +145,20 @@ public class SsoConfiguration {
             .requestMatchers(path("/operaton/app/**"), path("/operaton/api/**")).authenticated()
             // /engine-rest (HTTP Basic in RestAuthentication), /, /login, probes: as before.
             .anyRequest().permitAll())
-        .oauth2Login(login -> login.userInfoEndpoint(info -> info.oidcUserService(engineUsers)))
-        .formLogin(form -> form.defaultSuccessUrl("/operaton/app/", false))
+        // Our Turkish /login replaces Spring's generated page; a failed provider sign-in lands there
+        // with its own message.
+        .oauth2Login(login -> login
+            .loginPage("/login")
+            .failureUrl("/login?kurumsal-hata")
+            .userInfoEndpoint(info -> info.oidcUserService(engineUsers)))
+        // The break-glass form is our Turkish page (BreakGlassPage), not Spring's generated one.
+        .formLogin(form -> form.loginPage("/login").permitAll().defaultSuccessUrl("/operaton/app/", false))
         .authenticationProvider(new BreakGlass(engine.getIdentityService(), breakGlassGroup))
         .logout(out -> out.logoutSuccessHandler(logout))
+        // The provider's back-channel logout (POST /logout/connect/back-channel/oidc with a
+        // signed logout token): a sign-out on our staff pages or at Keycloak ends this session
+        // too. The session registry is in memory, per node (docs/identity.md says so).
+        .oidcLogout(oidc -> oidc.backChannel(Customizer.withDefaults()))
         .exceptionHandling(errors -> errors
             .defaultAuthenticationEntryPointFor(new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED), path("/operaton/api/**"))
             .defaultAuthenticationEntryPointFor(new SignInKeepingTheFragment(), AnyRequestMatcher.INSTANCE))
@@ -140,8 +166,34 @@ public class SsoConfiguration {
         // /logout needs no token: the session cookie is SameSite=Lax, so no other site can post
         // it. Spring Security's token stays on the break-glass form (/login).
         .csrf(csrf -> csrf.ignoringRequestMatchers(
-            path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout")));
+            path("/operaton/**"), path("/engine-rest/**"), path("/flow-coverage/**"), path("/logout"),
+            path("/logout/connect/back-channel/*")));
     return http.build();
+  }
+
+  /**
+   * The REST API accepts the provider's access tokens (TokenOrPasswordAuthentication): signed by
+   * its keys (discovery at start), of its issuer, unexpired, for the audience named here.
+   */
+  @Bean
+  public JwtDecoder restTokens(
+      @Value("${spring.security.oauth2.client.provider.oidc.issuer-uri}") String issuer,
+      @Value("${belediye.sso.rest-audience:belediye-hizmet-takip}") String audience,
+      @Value("${belediye.sso.username-claim:preferred_username}") String usernameClaim,
+      @Value("${belediye.sso.groups-claim:groups}") String groupsClaim) {
+    NimbusJwtDecoder decoder = JwtDecoders.fromIssuerLocation(issuer);
+    decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(
+        JwtValidators.createDefaultWithIssuer(issuer),
+        new JwtClaimValidator<List<String>>(JwtClaimNames.AUD, aud -> aud != null && aud.contains(audience))));
+    TokenOrPasswordAuthentication.acceptTokens(
+        new TokenOrPasswordAuthentication.Tokens(decoder, usernameClaim, groupsClaim));
+    return decoder;
+  }
+
+  /** Sessions that end (logout, timeout) leave the back-channel logout's session registry. */
+  @Bean
+  public HttpSessionEventPublisher sessionEvents() {
+    return new HttpSessionEventPublisher();
   }
 
   /** Operaton's container-based authentication, right after Spring Security's filter chain. */
@@ -305,6 +357,58 @@ public class SsoConfiguration {
     @Override
     public boolean supports(Class<?> type) {
       return UsernamePasswordAuthenticationToken.class.isAssignableFrom(type);
+    }
+  }
+
+  /** The break-glass sign-in page, in Turkish, with Spring Security's CSRF token. */
+  @RestController
+  @Profile("oidc")
+  static class BreakGlassPage {
+    private static final String PAGE = """
+        <!doctype html>
+        <html lang="tr"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Yedek yönetici girişi — Operaton</title>
+        <style>
+        body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}
+        label{display:block;margin-top:1rem;font-weight:600}
+        input{width:100%%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+        button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}
+        .notice{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+        .info{border-left:4px solid #1565c0;padding:.5rem 1rem;background:#e8f0fe}
+        </style></head>
+        <body><main>
+        <h1>Yedek yönetici girişi</h1>
+        <p>Bu sayfa yalnızca kimlik sağlayıcıya (kurumsal giriş) ulaşılamadığında motor yöneticileri
+        içindir. Personel <a href="/oauth2/authorization/oidc">kurumsal girişle</a> oturum açar.</p>
+        %s
+        <form method="post" action="/login">
+        <input type="hidden" name="%s" value="%s">
+        <label for="username">Kullanıcı adı</label>
+        <input id="username" name="username" autocomplete="username" required autofocus>
+        <label for="password">Parola</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required>
+        <button type="submit">Giriş yap</button>
+        </form>
+        </main></body></html>
+        """;
+
+    @GetMapping(value = "/login", produces = "text/html;charset=UTF-8")
+    ResponseEntity<String> page(HttpServletRequest request) {
+      String notice = "";
+      if (request.getParameter("kurumsal-hata") != null) {
+        notice = "<p class=\"notice\" role=\"alert\">Kurumsal giriş tamamlanamadı. "
+            + "<a href=\"/oauth2/authorization/oidc\">Yeniden deneyin</a>; sorun sürerse sistem yöneticisine bildirin.</p>";
+      } else if (request.getParameter("error") != null) {
+        notice = "<p class=\"notice\" role=\"alert\">Giriş yapılamadı: kullanıcı adı ya da parola yanlış, "
+            + "ya da bu kullanıcı motor yöneticisi değil.</p>";
+      } else if (request.getParameter("logout") != null) {
+        notice = "<p class=\"info\" role=\"status\">Oturumunuz kapatıldı.</p>";
+      }
+      CsrfToken csrf = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
+      String html = PAGE.formatted(
+          notice, HtmlUtils.htmlEscape(csrf.getParameterName()), HtmlUtils.htmlEscape(csrf.getToken()));
+      return ResponseEntity.ok().header(HttpHeaders.CACHE_CONTROL, "no-store").body(html);
     }
   }
 

@@ -1,0 +1,140 @@
+"""The monitoring page in a real browser: Debian's Chromium driven by Playwright against our app
+served by uvicorn (tests/unit/test_staff_pages_browser.py's server and helpers, a database of its
+own). The IMS office and a director open it; the director sees only their directorate; a filter
+changes the page; both exports download and read back; a number opens its list; axe-core finds
+no WCAG 2.1 AA violation on the page and the list; no inline script or style is refused by the
+page's CSP. Screenshots: <DATA_DIR>/screenshots/monitoring-page-*.png."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
+from sqlalchemy import make_url
+
+from services.access import Principal, Role
+from services.bootstrap import Container
+from services.config import Settings
+from tests.browser import assert_accessible, chromium, screenshots
+from tests.unit.conftest import free_port, own_database
+from tests.unit.test_monitoring_page import seed, today
+from tests.unit.test_staff_pages_browser import _serve, _signed_in, _watch
+
+YOL, PARK = "Yol Yapım ve Bakım Dairesi Başkanlığı", "Park ve Bahçeler Müdürlüğü"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+    own_database(database_url, "izleme")
+    target = make_url(database_url)
+    url = target.set(database=f"{target.database}_izleme").render_as_string(hide_password=False)
+    settings = Settings(
+        database_url=url,
+        data_dir=tmp_path_factory.mktemp("izleme"),
+        engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
+    )
+    with _serve(settings) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def _screenshot(page: Page, name: str) -> None:
+    page.screenshot(path=str(screenshots() / f"monitoring-page-{name}.png"), full_page=True)
+
+
+def _volume_by_directorate(page: Page) -> str:
+    return page.locator("#t-hacim-mudurluk table").inner_text()
+
+
+def test_the_ims_office_and_a_director_use_the_monitoring_page(
+    browser: Browser, server: tuple[str, Container], tmp_path: Path
+) -> None:
+    base, container = server
+    day = today() - timedelta(days=2)
+    seed(
+        container,
+        {
+            "YOL": [("web", day), ("cagri-merkezi", day), ("web", day - timedelta(days=1))],
+            "PARK": [("cimer", day)],
+        },
+    )
+    office = _signed_in(browser, base, container, Principal.staff("eys.sefi", {Role.IMS_OFFICE}, None))
+    try:
+        page = office.new_page()
+        refused = _watch(page)
+        page.goto("/personel/")
+        page.get_by_role("link", name="İzleme ve ölçme (göstergeler, yönetim raporu)").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("İzleme ve ölçme")
+        expect(page.locator("svg[role=img]").first).to_be_visible()
+        table = _volume_by_directorate(page)
+        assert YOL in table and PARK in table
+        assert_accessible(page, "monitoring")
+        _screenshot(page, "ims-office")
+
+        # A filter: the form's GET reloads the page with it.
+        page.get_by_label("Kanal", exact=True).select_option("web")
+        page.get_by_label("Zaman adımı", exact=True).select_option("hafta")
+        page.get_by_role("button", name="Göster").click()
+        expect(page).to_have_url(re.compile(r"kanal=web&.*siklik=hafta"))
+        expect(page.get_by_label("Kanal", exact=True)).to_have_value("web")
+        assert PARK not in _volume_by_directorate(page)  # its one request came by CİMER
+        _screenshot(page, "ims-office-web")
+
+        with page.expect_download() as xlsx:
+            page.get_by_role("link", name="Göstergeleri Excel (XLSX) olarak indir").click()
+        assert xlsx.value.suggested_filename.endswith(".xlsx")
+        book = load_workbook(io.BytesIO(Path(xlsx.value.path()).read_bytes()))
+        assert "Kanal" in [c.value for c in book.worksheets[0]["A"]]
+        with page.expect_download() as pdf:
+            page.get_by_role("link", name="Yönetimin gözden geçirmesi raporunu (PDF) indir").click()
+        assert pdf.value.suggested_filename.startswith("yonetim-raporu_")
+        reader = PdfReader(io.BytesIO(Path(pdf.value.path()).read_bytes()))
+        assert "Yönetimin Gözden Geçirmesi" in reader.pages[0].extract_text()
+
+        # A number opens the requests behind it.
+        page.locator("#t-hacim-mudurluk table a").first.click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("talep")
+        expect(page.locator("a[href^='/personel/talepler/']").first).to_be_visible()
+        assert_accessible(page, "list")
+        _screenshot(page, "list")
+        page.locator("a[href^='/personel/talepler/']").first.click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert "/personel/talepler/" in page.url
+        assert refused == []
+    finally:
+        office.close()
+
+    director = _signed_in(browser, base, container, Principal.staff("yol.muduru", {Role.DIRECTOR}, "YOL"))
+    try:
+        page = director.new_page()
+        refused = _watch(page)
+        page.goto("/personel/izleme")
+        expect(page.locator(".lead")).to_contain_text(YOL)
+        expect(page.get_by_label("Müdürlük", exact=True)).to_have_count(0)
+        table = _volume_by_directorate(page)
+        assert YOL in table and PARK not in table
+        assert_accessible(page, "monitoring-director")
+        _screenshot(page, "director")
+        answer = page.goto("/personel/izleme?mudurluk=PARK")
+        assert answer is not None and answer.status == 403
+        expect(page.locator(".permission")).to_have_text("monitoring:read-all")
+        _screenshot(page, "director-refused")
+        answer = page.goto("/personel/izleme?baslangic=2026-02-30")
+        assert answer is not None and answer.status == 400
+        expect(page.get_by_role("alert")).to_contain_text("Başlangıç tarihi")
+        assert_accessible(page, "monitoring-bad-filter")
+        assert refused == []
+    finally:
+        director.close()
