@@ -23,7 +23,7 @@ from services.indicator_figures import FIGURES, Figure
 from services.indicator_refresh import SUMS
 from services.indicator_tables import Cell, Chart, Filters, Granularity, Report, Section, Table, Unit
 from services.models import Category, Dif, Directorate, IndicatorRequest
-from services.working_days import ISTANBUL
+from services.working_days import ISTANBUL, is_working_day
 
 __all__ = ["FIGURES", "Behind", "Figure", "behind", "report"]
 
@@ -105,30 +105,47 @@ def nearest_rank(histogram: Mapping[int, int], p: float) -> int | None:
     raise AssertionError("unreachable")
 
 
-def _since(session: Session, today: date, days: Iterable[int]) -> dict[int, datetime]:
-    """For each k: the instant from which fewer than k working days have passed by `today` —
-    "at least k working days ago" is then a plain comparison of the column (no per-row lookup):
-    k working days ago ⇔ the moment's Istanbul date is at most the last day whose working-day
-    index is today's minus k."""
-    found = {}
-    for k in days:
-        day = session.scalar(
-            text(
-                "SELECT max(day) FROM working_calendar WHERE wd_index <="
-                " (SELECT wd_index FROM working_calendar WHERE day = :today) - :k"
-            ),
-            {"today": today, "k": k},
-        )
+def _since(today: date, days: Iterable[int]) -> dict[int, datetime]:
+    """For each k: the instant before which a moment lies at least k working days before `today`
+    (working days between dates a and b: the working days d with a < d ≤ b). Counting back from
+    today, the k-th working day met is the first day less than k working days back: the threshold
+    is its start. A comparison of the column against it needs no per-row lookup."""
+    found, day, counted = {}, today, 0
+    for k in sorted(days):
+        while counted < k:
+            if is_working_day(day):
+                counted += 1
+            day -= timedelta(days=1)
         found[k] = datetime.combine(day + timedelta(days=1), time(0), ISTANBUL)
     return found
 
 
+def _working_days_back(starts: Iterable[datetime], end: date) -> list[int]:
+    """For each start: the working days d with date(start) < d ≤ end, Istanbul dates (the service
+    time's calendar), from one running count over the days they span."""
+    days = [s.astimezone(ISTANBUL).date() for s in starts]
+    if not days:
+        return []
+    behind_end: dict[date, int] = {end: 0}
+    day, counted = end, 0
+    first = min(days)
+    while day > first:
+        counted += is_working_day(day)
+        day -= timedelta(days=1)
+        behind_end[day] = counted
+    return [behind_end.get(d, 0) for d in days]
+
+
+def _working_days_between(start: datetime, end: date) -> int:
+    return _working_days_back([start], end)[0]
+
+
 def _band_case(
-    session: Session, bands: Mapping[str, tuple[str, int, int | None]], column: str, today: date
+    bands: Mapping[str, tuple[str, int, int | None]], column: str, today: date
 ) -> tuple[str, dict[str, Any]]:
     """SQL naming the band of working days from `column` to today, and its parameters."""
     lows = sorted(((lo, key) for key, (_, lo, _) in bands.items()), reverse=True)
-    since = _since(session, today, [lo for lo, _ in lows if lo > 0])
+    since = _since(today, [lo for lo, _ in lows if lo > 0])
     params = {f"band_{lo}": since[lo] for lo, _ in lows if lo > 0}
     cases = " ".join(f"WHEN {column} < :band_{lo} THEN '{key}'" for lo, key in lows if lo > 0)
     floor = next(key for lo, key in lows if lo == 0)
@@ -319,7 +336,7 @@ class _Data:
         """Open requests past their due date now, banded, and the unanswered ones per directorate
         and category (the open rows only: a partial index)."""
         clauses, params = _conditions(self.filters, "f", "received_day")
-        band, more = _band_case(self.session, OVERDUE_BANDS, "f.due_at", self.today)
+        band, more = _band_case(OVERDUE_BANDS, "f.due_at", self.today)
         params.update(more, now=self.now)
         rows = self.session.execute(
             text(
@@ -679,16 +696,9 @@ def _count_actions(data: _Data, condition: str) -> int:
     )
 
 
-def _working_days_since(expression: str) -> str:
-    return (
-        "(SELECT wd_index FROM working_calendar WHERE day = :today) - (SELECT wd_index"
-        f" FROM working_calendar WHERE day = ({expression} AT TIME ZONE 'Europe/Istanbul')::date)"
-    )
-
-
 def _difs(data: _Data) -> Section:
     scope, params = _dif_params(data)
-    band, more = _band_case(data.session, DIF_AGE_BANDS, "d.opened_at", data.today)
+    band, more = _band_case(DIF_AGE_BANDS, "d.opened_at", data.today)
     by_age = dict.fromkeys(DIF_AGE_BANDS, 0)
     for key, n in data.session.execute(
         text(
@@ -725,15 +735,18 @@ def _difs(data: _Data) -> Section:
         Chart("bar", 0, (1,)),
     )
     waits: dict[str, dict[int, int]] = {step: {} for step in APPROVAL_STEPS}
-    for status, waited in data.session.execute(
+    waiting = data.session.execute(
         text(
-            f"SELECT d.status, {_working_days_since(WAITING_SINCE)} FROM difs d"
+            f"SELECT d.status, {WAITING_SINCE} FROM difs d"
             f" WHERE {scope} AND {FIGURES['dif-onay-bekleyen'].condition}"
         ),
         params,
+    ).all()
+    for (status, _), waited in zip(
+        waiting, _working_days_back((w[1] for w in waiting), data.today), strict=True
     ):
         step = next(s for s, (_, st) in APPROVAL_STEPS.items() if st == status)
-        waits[step][int(waited)] = waits[step].get(int(waited), 0) + 1
+        waits[step][waited] = waits[step].get(waited, 0) + 1
     approvals = Table(
         "dif-onaylar",
         "Onay bekleyen DİF'ler",
@@ -904,7 +917,7 @@ def behind(
             clauses.append("d.directorate_code = :directorate")
             params["directorate"] = narrowed.directorate
         if "yas" in where:
-            band, more = _band_case(session, DIF_AGE_BANDS, "d.opened_at", today)
+            band, more = _band_case(DIF_AGE_BANDS, "d.opened_at", today)
             clauses.append(f"{band} = :age_band")
             params.update(more, age_band=where["yas"])
         if "adim" in where:
@@ -917,7 +930,7 @@ def behind(
     clauses.append(f"({definition.condition})")
     params.update(now=now, today=today)
     if "gecikme" in where:
-        band, more = _band_case(session, OVERDUE_BANDS, "f.due_at", today)
+        band, more = _band_case(OVERDUE_BANDS, "f.due_at", today)
         clauses.append(f"{band} = :late_band")
         params.update(more, late_band=where["gecikme"])
     condition = text(" AND ".join(clauses)).bindparams(**_used(params, clauses))

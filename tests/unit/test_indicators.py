@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from services import indicator_figures, service_time
 from services.citizen_requests import new_tracking_code
-from services.indicator_refresh import LOCK_KEY, SUMMARIES, rebuild, refresh
+from services.indicator_refresh import LOCK_KEY, SUMMARIES, ensure_calendar, rebuild, refresh
 from services.indicator_tables import Filters, Granularity, Report, Unit
-from services.indicators import FIGURES, behind, report
+from services.indicators import FIGURES, _since, _working_days_between, behind, report
 from services.models import (
     Category,
     CitizenRequest,
@@ -711,3 +711,21 @@ def test_one_refresh_at_a_time(session: Session, database_url: str) -> None:
         assert refresh(session, now=NOW) is not None
     finally:
         other.dispose()
+
+
+def test_band_thresholds_and_waits_agree_with_the_calendar_table(session: Session) -> None:
+    """The instants the bands compare against, and DİF waits, count the working days the
+    calendar table does (around Kurban Bayramı, 23 Nisan and 1 May)."""
+    ensure_calendar(session, NOW.date())
+    rows = session.execute(
+        text("SELECT day, wd_index FROM working_calendar WHERE day BETWEEN '2030-03-01' AND '2030-05-31'")
+    )
+    index: dict[date, int] = {day: wd for day, wd in rows}
+    today = NOW.date()
+    thresholds = _since(today, (1, 2, 6, 11, 21, 41))
+    for day in (d for d in index if d <= today):
+        moment = datetime.combine(day, datetime.min.time(), ISTANBUL).replace(hour=12)
+        back = index[today] - index[day]
+        assert _working_days_between(moment, today) == back
+        for k, threshold in thresholds.items():
+            assert (moment < threshold) == (back >= k), (day, k)
