@@ -77,7 +77,13 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         page.goto("/personel/")
         page.get_by_role("link", name="İzleme ve ölçme (göstergeler, yönetim raporu)").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("İzleme ve ölçme")
-        expect(page.locator("svg[role=img]").first).to_be_visible()
+        # The charts come after the page, as images: every one of them loads and is drawn.
+        drawn = page.locator(".chart img")
+        expect(drawn.first).to_be_visible()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.chart img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert drawn.count() >= 3
         table = _volume_by_directorate(page)
         assert YOL in table and PARK in table
         assert_accessible(page, "monitoring")
