@@ -1,22 +1,18 @@
-"""The monitoring tables' charts, drawn on the server by matplotlib (Agg, no display): SVG inline
-in the page, PNG in the management-review PDF. No script, no outside host.
+"""The monitoring tables' charts, drawn on the server by matplotlib (Agg, no display): SVG images
+for the page (each its own request, so that the page answers before its charts are drawn), PNG
+in the management-review PDF. No script, no outside host.
 
-The page's Content-Security-Policy allows no inline style (style-src 'self'), so the SVG that
-matplotlib writes (a <style> element and style="…" attributes) is rewritten into SVG's own
-presentation attributes, which the policy does not govern. Each SVG's ids get a prefix of their
-own: several charts share one page. A chart is a pure function of its numbers, so drawings are
-kept in a small cache (the page opened every morning with the same figures draws nothing)."""
+A chart is a pure function of its numbers, so drawings are kept in a small cache (the page
+opened every morning with the same figures draws nothing)."""
 
 from __future__ import annotations
 
 import io
 import math
-import re
 import textwrap
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
 
 import matplotlib
 
@@ -43,26 +39,6 @@ MAX_BARS = 20  # a longer table is drawn with its first rows; the HTML table bel
 MAX_TICKS = 12
 # matplotlib is not documented as thread-safe; the page draws in worker threads.
 _LOCK = threading.Lock()
-# CSS properties matplotlib writes that are also SVG presentation attributes (same name).
-_PRESENTATION = {
-    "fill",
-    "fill-opacity",
-    "stroke",
-    "stroke-width",
-    "stroke-opacity",
-    "stroke-linejoin",
-    "stroke-linecap",
-    "stroke-dasharray",
-    "stroke-dashoffset",
-    "stroke-miterlimit",
-    "opacity",
-    "font-size",
-    "font-family",
-    "font-weight",
-    "font-style",
-    "text-anchor",
-    "clip-path",
-}
 
 
 @dataclass(frozen=True)
@@ -100,12 +76,16 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def svg(table: Table, *, prefix: str) -> str | None:
-    """The chart as an <svg> element for the page (role="img", a <title>, its ids prefixed)."""
+def svg(table: Table) -> bytes | None:
+    """The chart as an SVG document (the page shows it as an <img> with label() as its text)."""
     found = spec(table)
-    if found is None:
-        return None
-    return _svg(found, prefix)
+    return None if found is None else _svg(found)
+
+
+def size(found: Spec) -> tuple[int, int]:
+    """The drawing's width and height in CSS pixels (the page reserves the room before it loads)."""
+    width, height = _inches(found)
+    return round(width * 96), round(height * 96)
 
 
 def png(table: Table, *, dpi: int = 150) -> bytes | None:
@@ -120,12 +100,12 @@ def label(found: Spec) -> str:
 
 
 @lru_cache(maxsize=256)
-def _svg(found: Spec, prefix: str) -> str:
-    buffer = io.StringIO()
+def _svg(found: Spec) -> bytes:
+    buffer = io.BytesIO()
     with _LOCK:
         figure = _draw(found)
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return _inline(buffer.getvalue(), prefix, label(found))
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Title": found.title})
+    return buffer.getvalue()
 
 
 @lru_cache(maxsize=64)
@@ -141,8 +121,7 @@ def _draw(found: Spec) -> Figure:
     count = len(found.labels)
     percent = found.unit is Unit.PERCENT
     scale = 100.0 if percent else 1.0
-    height = max(2.4, 0.28 * count + 1.0) if found.kind == "hbar" else 3.0
-    width_inches = 7.2
+    width_inches, height = _inches(found)
     figure = Figure(figsize=(width_inches, height))
     # Fixed margins sized from the labels: matplotlib's layout engines measure every text twice
     # and took half of the drawing time.
@@ -211,6 +190,10 @@ def _draw(found: Spec) -> Figure:
     return figure
 
 
+def _inches(found: Spec) -> tuple[float, float]:
+    return 7.2, (max(2.4, 0.28 * len(found.labels) + 1.0) if found.kind == "hbar" else 3.0)
+
+
 @dataclass(frozen=True)
 class _Ticks:
     positions: list[int]
@@ -237,41 +220,3 @@ def _tick(value: float, percent: bool) -> str:
     value = round(value, 6) + 0.0  # no "-0,0"
     text = decimal(value, 0 if float(value).is_integer() else 1)
     return f"%{text}" if percent else text
-
-
-_STYLE = re.compile(r' style="([^"]*)"')
-_ID = re.compile(r' id="([^"]+)"')
-_REFERENCE = re.compile(r'(url\(#|href="#)([^)"]+)')
-
-
-def _inline(text: str, prefix: str, alternative: str) -> str:
-    """matplotlib's SVG document → an <svg> element the page's policy allows."""
-    start = text.index("<svg")
-    body = text[start:]
-    body = re.sub(r"<metadata>.*?</metadata>\s*", "", body, flags=re.S)
-    body = re.sub(r"\s*<style[^>]*>.*?</style>", "", body, flags=re.S)
-    body = _STYLE.sub(lambda m: _attributes(m.group(1)), body)
-    body = _ID.sub(lambda m: f' id="{prefix}-{m.group(1)}"', body)
-    body = _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", body)
-    # The dropped <style> said *{stroke-linejoin: round; stroke-linecap: butt}: inherited instead.
-    body = re.sub(r'<svg ([^>]*?) width="[^"]*" height="[^"]*"', r"<svg \1", body, count=1)
-    opening = (
-        f'<svg role="img" aria-label="{escape(alternative)}" class="chart-svg" '
-        'stroke-linejoin="round" stroke-linecap="butt" '
-    )
-    body = body.replace("<svg ", opening, 1)
-    close = body.index(">") + 1
-    return f"{body[:close]}\n<title>{escape(alternative)}</title>{body[close:]}"
-
-
-def _attributes(style: str) -> str:
-    out = []
-    for declaration in style.split(";"):
-        if not declaration.strip():
-            continue
-        name, _, value = declaration.partition(":")
-        name, value = name.strip(), value.strip()
-        if name not in _PRESENTATION:
-            raise ValueError(f"matplotlib wrote a style property with no SVG attribute: {name}")
-        out.append(f' {name}="{escape(value)}"')
-    return "".join(out)

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell as SheetCell
@@ -22,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from services import charts
 from services.indicator_format import MISSING, day_text, decimal, filters_text, header_text, number_text
 from services.indicator_tables import Cell, Report, Table, Unit
+from services.quality_reports import ReportPdf
 
 NUMBER_FORMATS = {
     Unit.PERCENT: "0.0%",
@@ -116,53 +116,6 @@ def _put(target: SheetCell, cell: Cell, unit: Unit) -> None:
 # ---------------------------------------------------------------- the management-review PDF
 
 
-class _Pdf(FPDF):
-    def __init__(self, font_path: Path, title: str) -> None:
-        super().__init__(format="A4")
-        self.add_font("report", "", str(font_path))
-        bold = font_path.with_name(f"{font_path.stem}-Bold{font_path.suffix}")
-        self.add_font("report", "B", str(bold if bold.exists() else font_path))
-        self._title = title
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_title(title)
-        self.set_creator("Belediye Hizmet Takip")
-
-    def header(self) -> None:
-        self.set_font("report", "B", 9)
-        self.cell(0, 6, self._title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("report", "", 8)
-        self.cell(0, 6, f"Sayfa {self.page_no()}/{{nb}}", align="C")
-
-    def heading(self, text: str, size: float = 13) -> None:
-        self.ln(2)
-        self.set_font("report", "B", size)
-        self.multi_cell(0, size * 0.55, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font("report", "", 10)
-
-    def field(self, label: str, value: str) -> None:
-        self.set_font("report", "B", 10)
-        self.cell(45, 6, label)
-        self.set_font("report", "", 10)
-        self.multi_cell(0, 6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def grid(self, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-        self.set_font("report", "", 8.5)
-        first = 2 if len(head) > 2 else 1
-        widths = (first, *([1] * (len(head) - 1)))
-        with super().table(col_widths=widths, text_align="LEFT", line_height=4.5) as table:
-            header = table.row()
-            for text in head:
-                header.cell(text)
-            for values in rows:
-                row = table.row()
-                for text in values:
-                    row.cell(text)
-        self.set_font("report", "", 10)
-
-
 def _period_text(report: Report) -> str:
     f = report.filters
     return f"{f.start:%d.%m.%Y} – {f.end:%d.%m.%Y} ({(f.end - f.start).days + 1} gün)"
@@ -214,7 +167,7 @@ def _change(now: object, before: object, unit: Unit) -> str:
     return text
 
 
-def _table(pdf: _Pdf, table: Table) -> None:
+def _table(pdf: ReportPdf, table: Table) -> None:
     pdf.heading(table.title, 11)
     picture = charts.png(table)
     if picture is not None:
@@ -239,7 +192,7 @@ def _table(pdf: _Pdf, table: Table) -> None:
 def management_review(current: Report, previous: Report, *, names: dict[str, str], font_path: Path) -> bytes:
     """The pack taken to the management review: `current` with its charts, `previous` (the period
     of the same length just before) for the change of every figure."""
-    pdf = _Pdf(font_path, "Yönetimin Gözden Geçirmesi — Şikâyet Yönetimi İzleme Raporu")
+    pdf = ReportPdf(font_path, "Yönetimin Gözden Geçirmesi — Şikâyet Yönetimi İzleme Raporu")
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.set_font("report", "B", 16)

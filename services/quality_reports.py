@@ -89,7 +89,10 @@ def register_xlsx(details: list[DifDetail], *, now: datetime, filters: str) -> b
     return out.getvalue()
 
 
-class _Report(FPDF):
+class ReportPdf(FPDF):
+    """An A4 report with Turkish text (the TrueType font at font_path and its -Bold beside it), the
+    title on every page and "Sayfa n/N" below: the DİF report and the management review."""
+
     def __init__(self, font_path: Path, title: str) -> None:
         super().__init__(format="A4")
         self.add_font("report", "", str(font_path))
@@ -98,6 +101,7 @@ class _Report(FPDF):
         self._title = title
         self.set_auto_page_break(auto=True, margin=15)
         self.set_title(title)
+        self.set_creator("Belediye Hizmet Takip")
 
     def header(self) -> None:
         self.set_font("report", "B", 9)
@@ -108,10 +112,10 @@ class _Report(FPDF):
         self.set_font("report", "", 8)
         self.cell(0, 6, f"Sayfa {self.page_no()}/{{nb}}", align="C")
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, size: float = 12) -> None:
         self.ln(2)
-        self.set_font("report", "B", 12)
-        self.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font("report", "B", size)
+        self.multi_cell(0, size * 0.58, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font("report", "", 10)
 
     def field(self, label: str, value: str) -> None:
@@ -120,7 +124,13 @@ class _Report(FPDF):
         self.set_font("report", "", 10)
         self.multi_cell(0, 6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def grid(self, head: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> None:
+    def grid(
+        self, head: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...] | None = None
+    ) -> None:
+        """A table with a header row; without widths the first column is twice the others."""
+        if widths is None:
+            first = 2 if len(head) > 2 else 1
+            widths = (first, *([1] * (len(head) - 1)))
         self.set_font("report", "", 8.5)
         with super().table(col_widths=widths, text_align="LEFT", line_height=4.5) as table:
             header = table.row()
@@ -135,7 +145,7 @@ class _Report(FPDF):
 
 def dif_pdf(d: DifDetail, *, font_path: Path, now: datetime) -> bytes:
     """One DİF with its finding, nonconformity, actions, evidence list, approvals and history."""
-    pdf = _Report(font_path, f"Düzeltici/İyileştirici Faaliyet — {d.dif.number}")
+    pdf = ReportPdf(font_path, f"Düzeltici/İyileştirici Faaliyet — {d.dif.number}")
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.set_font("report", "B", 15)

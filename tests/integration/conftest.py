@@ -33,6 +33,25 @@ def sign_in(username: str, password: str = "demo", *, issuer: str = LOCAL_OIDC_I
     )
 
 
+def master_realm_token() -> str:
+    """A real Keycloak token, but of its master realm (its administrator's): not ours to accept."""
+    from deploy.local import keycloak
+
+    response = httpx.post(
+        f"{keycloak.Instance.from_env().url}/realms/master/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.ADMIN[0],
+            "password": keycloak.ADMIN[1],
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 def staff_token(username: str, password: str = "demo") -> str:
     """A staff member's access token from the local Keycloak, which the API validates by its keys."""
     response = sign_in(username, password)

@@ -31,7 +31,7 @@ from services.config import get_settings
 from services.operaton import Operaton
 from services.process_engine import EngineRefused
 from tests.browser import assert_accessible, chromium, screenshots
-from tests.integration.conftest import staff_token
+from tests.integration.conftest import master_realm_token, staff_token
 from tests.integration.tasklist import poll
 
 WAIT_MS = 60_000  # a loaded 2-core machine: an AngularJS app, Keycloak and the engine
@@ -343,18 +343,7 @@ def test_staff_call_the_engine_rest_api_with_their_token_and_have_no_engine_pass
     # A token the engine must not take: tampered, or of another realm (Keycloak's master realm).
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload}.{signature[::-1]}"
-    master = httpx.post(
-        f"{keycloak.Instance.from_env().url}/realms/master/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": keycloak.ADMIN[0],
-            "password": keycloak.ADMIN[1],
-        },
-        timeout=10,
-    )
-    assert master.status_code == 200, master.text
-    for wrong in (tampered, master.json()["access_token"], "kisa"):
+    for wrong in (tampered, master_realm_token(), "kisa"):
         answer = httpx.get(f"{rest}/task/count", headers={"Authorization": f"Bearer {wrong}"}, timeout=10)
         assert answer.status_code == 401, answer.text
         assert "Bearer" in answer.headers.get_list("www-authenticate")[-1]

@@ -23,7 +23,7 @@ from deploy.local.engine_identity import CATALOGUE, USERS, _memberships
 from services.access import Role
 from services.api.security import TokenValidator
 from services.config import Settings
-from tests.integration.conftest import sign_in
+from tests.integration.conftest import master_realm_token, sign_in
 
 SAMPLE_USERS = json.loads(USERS.read_text(encoding="utf-8"))
 
@@ -83,18 +83,7 @@ def test_a_wrong_password_gets_no_token_and_another_realm_s_token_is_refused(
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
     # The master realm's administrator: a real Keycloak token, but not of our realm.
-    master = httpx.post(
-        f"{instance.url}/realms/master/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": keycloak.ADMIN[0],
-            "password": keycloak.ADMIN[1],
-        },
-        timeout=10,
-    )
-    assert master.status_code == 200, master.text
     validator = TokenValidator(Settings(oidc_issuer=instance.issuer))
     with pytest.raises(HTTPException) as error:
-        validator.principal(master.json()["access_token"])
+        validator.principal(master_realm_token())
     assert error.value.status_code == 401

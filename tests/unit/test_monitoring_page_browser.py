@@ -17,30 +17,19 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
-from sqlalchemy import make_url
 
 from services.access import Principal, Role
 from services.bootstrap import Container
-from services.config import Settings
 from tests.browser import assert_accessible, chromium, screenshots
-from tests.unit.conftest import free_port, own_database
 from tests.unit.test_monitoring_page import seed, today
-from tests.unit.test_staff_pages_browser import _serve, _signed_in, _watch
+from tests.unit.test_staff_pages_browser import _signed_in, _watch, serve_on_own_database
 
 YOL, PARK = "Yol Yapım ve Bakım Dairesi Başkanlığı", "Park ve Bahçeler Müdürlüğü"
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
-    own_database(database_url, "izleme")
-    target = make_url(database_url)
-    url = target.set(database=f"{target.database}_izleme").render_as_string(hide_password=False)
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp_path_factory.mktemp("izleme"),
-        engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
-    )
-    with _serve(settings) as served:
+    with serve_on_own_database(database_url, tmp_path_factory, "izleme") as served:
         yield served
 
 
@@ -77,7 +66,13 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         page.goto("/personel/")
         page.get_by_role("link", name="İzleme ve ölçme (göstergeler, yönetim raporu)").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("İzleme ve ölçme")
-        expect(page.locator("svg[role=img]").first).to_be_visible()
+        # The charts come after the page, as images: every one of them loads and is drawn.
+        drawn = page.locator(".chart img")
+        expect(drawn.first).to_be_visible()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.chart img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert drawn.count() >= 3
         table = _volume_by_directorate(page)
         assert YOL in table and PARK in table
         assert_accessible(page, "monitoring")

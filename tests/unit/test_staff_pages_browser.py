@@ -56,17 +56,26 @@ def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
         container.close()
 
 
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
-    own_database(database_url, "personel")
+@contextmanager
+def serve_on_own_database(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[str, Container]]:
+    """The app over real HTTP on a database of its own (`<test database>_<name>`), no engine."""
+    own_database(database_url, name)
     target = make_url(database_url)
-    url = target.set(database=f"{target.database}_personel").render_as_string(hide_password=False)
+    url = target.set(database=f"{target.database}_{name}").render_as_string(hide_password=False)
     settings = Settings(
         database_url=url,
-        data_dir=tmp_path_factory.mktemp("personel"),
+        data_dir=tmp_path_factory.mktemp(name),
         engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
     )
     with _serve(settings) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Container]]:
+    with serve_on_own_database(database_url, tmp_path_factory, "personel") as served:
         yield served
 
 
