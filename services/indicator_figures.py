@@ -38,12 +38,37 @@ class Figure:
     title: str  # Turkish, as the page labels it
     unit: Unit
     definition: str  # English, one or two sentences
+    tanim: str  # the same definition in Turkish: what the page, the XLSX and the PDF show
     # What the list behind the number holds.
     rows: Literal["requests", "difs"] = "requests"
     # SQL condition on indicator_requests `f` (request figures) or `d` = difs (DİF figures) that
     # selects the rows the number counts (for a rate: its numerator; for a median: its population).
     condition: str = "true"
 
+
+# The shared rules above in Turkish, for the monitoring page (one item each, same order and meaning).
+KURALLAR: tuple[str, ...] = (
+    "Kapsam dönemde alınan taleplerdir: İstanbul saatine göre alınma tarihi filtrenin başlangıç ve "
+    "bitiş tarihleri arasındadır (ikisi de dahil); müdürlük, kanal ve kategori filtreleri kapsamı "
+    "daraltır. Bir talep güncel müdürlüğü ve kategorisi için sayılır (yeniden yönlendirmelerden "
+    "sonraki).",
+    "Birleştirilen mükerrer talepler hiçbir göstergede sayılmaz: onların yanıtı ana talebin yanıtıdır.",
+    "İş günleri hizmet süresinin takviminden gelir: hafta sonları ve resmî tatiller sayılmaz. İki an "
+    "arasındaki iş günü sayısı, İstanbul tarihleriyle ilk anın gününden sonraki günden ikinci anın "
+    "gününe kadar (o gün dahil) sayılan iş günleridir: cuma alınıp pazartesi yanıtlanan talep 1 iş "
+    "günü, aynı gün yanıtlanan 0 iş günü, cumartesi ya da resmî tatilde alınıp sonraki ilk iş günü "
+    "yanıtlanan 1 iş günüdür.",
+    "Hizmet süresi anlarla değerlendirilir: ilk yanıt, talebe verilen son gün ve saatinde ya da daha "
+    "önce verildiyse süresindedir (son gün iş günüyle, acil taleplerde saatle hesaplanır). Hiç "
+    "yönlendirilmemiş taleplerin son günü yoktur: ne değerlendirilir ne de süresi geçmiş sayılır.",
+    "İlk yanıt, talebin geçmişindeki ilk “yanıtlandı” ya da “kuruma yönlendirildi” kaydıdır (başka "
+    "kuruma yönlendirilen talebin yanıtı bu yönlendirmedir); yeniden açılan talep ilk yanıtını korur. "
+    "Kapanış, talebin güncel kapanış zamanıdır: yeniden açılıp tekrar kapanmamış talep açıktır.",
+    "“Şu an” göstergeleri (süresi geçmiş açık talepler, açık DİF'ler, onay bekleyen DİF'ler) raporun "
+    "hazırlandığı anda hesaplanır.",
+    "Medyan ve 90. yüzdelik en yakın sıra yöntemiyle bulunur: sıralanmış N değerden ⌈p·N⌉. sıradaki "
+    "değer (medyan için p = 0,5; 90. yüzdelik için p = 0,9).",
+)
 
 R = "requests"
 ANSWERED = "f.first_answer_at IS NOT NULL"
@@ -77,6 +102,9 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "Requests received in the period (Istanbul date of receipt), merged duplicates excluded; "
         "over time they are bucketed by day, ISO week (Monday) or calendar month of receipt.",
+        "Dönemde alınan talepler (İstanbul saatine göre alınma tarihi), birleştirilen mükerrer "
+        "talepler hariç; zaman içinde alınma gününe, ISO haftasına (pazartesiden başlayarak) ya da "
+        "takvim ayına göre gruplanır.",
     ),
     # ---------------------------------------------------------------- hizmet-suresi
     "hizmet-suresi-kapsami": Figure(
@@ -84,6 +112,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "Requests with a due date that were answered, plus those still unanswered and past their "
         "due date now; requests never routed (no due date) are not assessed.",
+        "Son günü olan ve yanıtlanmış talepler ile hâlâ yanıtlanmamış ve son günü şu an geçmiş "
+        "talepler; hiç yönlendirilmemiş (son günü olmayan) talepler değerlendirilmez.",
         condition=IN_SERVICE_TIME_SCOPE,
     ),
     "sure-icinde-yanitlanan": Figure(
@@ -91,6 +121,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "Requests whose first answer came at or before the due date of their first service period "
         "(a reopened request: the due date its last routing before that answer set).",
+        "İlk yanıtı, ilk hizmet süresinin son gününde ya da daha önce verilen talepler (yeniden "
+        "açılmış bir talepte: o yanıttan önceki son yönlendirmenin belirlediği son gün).",
         condition="f.on_time",
     ),
     "sure-icinde-yanit-orani": Figure(
@@ -98,6 +130,8 @@ FIGURES: dict[str, Figure] = {
         Unit.PERCENT,
         "Süresinde yanıtlanan ÷ süresi değerlendirilen: the share answered within the service time, "
         "unanswered overdue requests counting as late.",
+        "Süresinde yanıtlanan ÷ süresi değerlendirilen: hizmet süresi içinde yanıtlanan taleplerin "
+        "payı; yanıtlanmamış ve süresi geçmiş talepler geç yanıtlanmış sayılır.",
         condition="f.on_time",
     ),
     "geciken-acik": Figure(
@@ -105,6 +139,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "Open requests (not closed, including reopened ones) whose current due date has passed now; "
         "banded by working days past the due date (0–1, 2–5, 6–10, 11 and more).",
+        "Şu an açık olan (kapanmamış, yeniden açılanlar dahil) ve güncel son günü geçmiş talepler; "
+        "son günden bu yana geçen iş gününe göre gruplanır (0–1, 2–5, 6–10, 11 ve üzeri).",
         condition=OVERDUE,
     ),
     # ---------------------------------------------------------------- sureler
@@ -112,36 +148,43 @@ FIGURES: dict[str, Figure] = {
         "Yanıtlanan talep",
         Unit.COUNT,
         "Requests with a first answer (yanitlandi or kuruma-yonlendirildi).",
+        "İlk yanıtı olan talepler (geçmişinde “yanıtlandı” ya da “kuruma yönlendirildi” kaydı bulunan).",
         condition=ANSWERED,
     ),
     "yanit-suresi-medyan": Figure(
         "Yanıt süresi (medyan)",
         Unit.WORKING_DAYS,
         "Median working days from receipt to the first answer, over the answered requests.",
+        "Yanıtlanan taleplerde, alınmadan ilk yanıta kadar geçen iş günlerinin medyanı.",
         condition=ANSWERED,
     ),
     "yanit-suresi-p90": Figure(
         "Yanıt süresi (%90)",
         Unit.WORKING_DAYS,
         "90th percentile (nearest rank) of the working days from receipt to the first answer.",
+        "Alınmadan ilk yanıta kadar geçen iş günlerinin 90. yüzdeliği (en yakın sıra yöntemiyle).",
         condition=ANSWERED,
     ),
     "kapanan": Figure(
         "Kapanan talep",
         Unit.COUNT,
         "Requests closed now (closed_at set: answered and not reopened since, or redirected).",
+        "Şu an kapalı olan talepler (kapanış zamanı kayıtlı: yanıtlanıp o zamandan beri yeniden "
+        "açılmamış ya da başka kuruma yönlendirilmiş).",
         condition=CLOSED,
     ),
     "kapanis-suresi-medyan": Figure(
         "Kapanış süresi (medyan)",
         Unit.WORKING_DAYS,
         "Median working days from receipt to the final close, over the closed requests.",
+        "Kapanan taleplerde, alınmadan son kapanışa kadar geçen iş günlerinin medyanı.",
         condition=CLOSED,
     ),
     "kapanis-suresi-p90": Figure(
         "Kapanış süresi (%90)",
         Unit.WORKING_DAYS,
         "90th percentile (nearest rank) of the working days from receipt to the final close.",
+        "Alınmadan son kapanışa kadar geçen iş günlerinin 90. yüzdeliği (en yakın sıra yöntemiyle).",
         condition=CLOSED,
     ),
     # ---------------------------------------------------------------- oranlar
@@ -149,18 +192,22 @@ FIGURES: dict[str, Figure] = {
         "Uygunsuzluk oranı",
         Unit.PERCENT,
         "Share of the requests with at least one nonconformity recorded on them.",
+        "Üzerine en az bir uygunsuzluk kaydedilmiş taleplerin payı.",
         condition="f.nonconforming",
     ),
     "yeniden-acilma-orani": Figure(
         "Yeniden açılma oranı",
         Unit.PERCENT,
         "Share of the requests reopened at least once (after a nonconformity or an upheld objection).",
+        "En az bir kez yeniden açılmış taleplerin payı (bir uygunsuzluk ya da kabul edilen bir itiraz"
+        " üzerine).",
         condition="f.reopened",
     ),
     "kuruma-yonlendirme-orani": Figure(
         "Başka kuruma yönlendirme oranı",
         Unit.PERCENT,
         "Share of the requests redirected to another institution (kuruma-yonlendirildi).",
+        "Başka bir kuruma yönlendirilen (“kuruma yönlendirildi”) taleplerin payı.",
         condition="f.redirected",
     ),
     "yanlis-mudurluk-orani": Figure(
@@ -168,12 +215,15 @@ FIGURES: dict[str, Figure] = {
         Unit.PERCENT,
         "Share of the requests a directorate sent back as not its own (assessment outcome "
         "yanlis-mudurluk) at least once.",
+        "Bir müdürlüğün en az bir kez kendi konusu olmadığı için geri gönderdiği (değerlendirme "
+        "sonucu “yanlış müdürlük”) taleplerin payı.",
         condition="f.wrong_directorate",
     ),
     "bilgi-istenen": Figure(
         "Bilgi istenen talep",
         Unit.COUNT,
         "Requests on which the directorate asked the citizen for information (bilgi-istendi).",
+        "Müdürlüğün vatandaştan bilgi istediği (“bilgi istendi”) talepler.",
         condition="f.info_requested",
     ),
     "bilgi-yanitsiz-orani": Figure(
@@ -181,6 +231,8 @@ FIGURES: dict[str, Figure] = {
         Unit.PERCENT,
         "Of the requests with an information request, the share where the citizen's time to reply "
         "ran out (vatandas-yanit-vermedi); those still waiting are not counted as unanswered.",
+        "Bilgi talebi yapılan taleplerden vatandaşın yanıt süresi dolanların (“vatandaş yanıt "
+        "vermedi”) payı; yanıtı hâlâ beklenenler yanıtsız sayılmaz.",
         condition="f.info_unanswered",
     ),
     # ---------------------------------------------------------------- dif
@@ -189,6 +241,9 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "DİFs not closed now, whenever opened; banded by working days since opening (0–10, 11–20, "
         "21–40, 41 and more). Only the directorate filter applies to DİF figures.",
+        "Ne zaman açılmış olursa olsun şu an kapanmamış DİF'ler; açılıştan bu yana geçen iş gününe "
+        "göre gruplanır (0–10, 11–20, 21–40, 41 ve üzeri). DİF göstergelerine yalnızca müdürlük "
+        "filtresi uygulanır.",
         rows="difs",
         condition=OPEN_DIF,
     ),
@@ -197,6 +252,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "DİF actions due in the period (Istanbul date) completed at or before their due time; the "
         "list shows their DİFs.",
+        "Son günü dönemde (İstanbul tarihiyle) olan ve son gün ve saatinde ya da daha önce tamamlanan"
+        " DİF eylemleri; liste bu eylemlerin DİF'lerini gösterir.",
         rows="difs",
         condition=ACTION_IN_PERIOD.format("a.status = 'tamamlandi' AND a.completed_at <= a.due_at"),
     ),
@@ -204,6 +261,7 @@ FIGURES: dict[str, Figure] = {
         "Geç tamamlanan eylem",
         Unit.COUNT,
         "DİF actions due in the period completed after their due time.",
+        "Son günü dönemde olan ve son gün ve saatinden sonra tamamlanan DİF eylemleri.",
         rows="difs",
         condition=ACTION_IN_PERIOD.format("a.status = 'tamamlandi' AND a.completed_at > a.due_at"),
     ),
@@ -211,6 +269,8 @@ FIGURES: dict[str, Figure] = {
         "Süresi geçmiş açık eylem",
         Unit.COUNT,
         "DİF actions due in the period, not completed (open or sent back) and past their due time now.",
+        "Son günü dönemde olan, tamamlanmamış (açık ya da geri gönderilmiş) ve son günü şu an geçmiş "
+        "DİF eylemleri.",
         rows="difs",
         condition=ACTION_IN_PERIOD.format("a.status <> 'tamamlandi' AND a.due_at < :now"),
     ),
@@ -218,6 +278,7 @@ FIGURES: dict[str, Figure] = {
         "Süresi gelmemiş açık eylem",
         Unit.COUNT,
         "DİF actions due in the period, not completed and not yet due now.",
+        "Son günü dönemde olan, tamamlanmamış ve son günü şu an henüz gelmemiş DİF eylemleri.",
         rows="difs",
         condition=ACTION_IN_PERIOD.format("a.status <> 'tamamlandi' AND a.due_at >= :now"),
     ),
@@ -226,6 +287,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "Open DİFs waiting now for the director's approval (mudur-onayinda) or the IMS office's "
         "verification (eys-dogrulamasinda).",
+        "Şu an müdür onayını (“müdür onayında”) ya da EYS Şefliğinin doğrulamasını (“EYS "
+        "doğrulamasında”) bekleyen açık DİF'ler.",
         rows="difs",
         condition=WAITING_DIF,
     ),
@@ -234,6 +297,8 @@ FIGURES: dict[str, Figure] = {
         Unit.WORKING_DAYS,
         "Median working days the waiting DİFs have waited: since the latest approval decision or "
         "action completion on them, whichever is later, until now.",
+        "Onay bekleyen DİF'lerin bekleme sürelerinin medyanı (iş günü): üzerlerindeki son onay "
+        "kararından ya da son eylem tamamlanmasından (hangisi daha sonraysa) şu ana kadar.",
         rows="difs",
         condition=WAITING_DIF,
     ),
@@ -241,6 +306,7 @@ FIGURES: dict[str, Figure] = {
         "En uzun bekleme",
         Unit.WORKING_DAYS,
         "The longest such wait, in working days.",
+        "Bu bekleme sürelerinin en uzunu (iş günü).",
         rows="difs",
         condition=WAITING_DIF,
     ),
@@ -248,6 +314,7 @@ FIGURES: dict[str, Figure] = {
         "Etkinlik doğrulaması yapılan DİF",
         Unit.COUNT,
         "DİFs with at least one IMS-office verification decision (eys-dogrulama) in the period.",
+        "Dönemde EYS Şefliğinin en az bir doğrulama kararı (EYS doğrulaması) verdiği DİF'ler.",
         rows="difs",
         condition=VERIFIED_IN_PERIOD.format(""),
     ),
@@ -256,13 +323,18 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "DİFs the IMS office sent back (eys-dogrulama geri-gonder) in the period: effectiveness-check "
         "returns.",
+        "Dönemde EYS Şefliğinin EYS doğrulamasında geri gönderdiği DİF'ler: etkinlik doğrulamasından "
+        "geri dönenler.",
         rows="difs",
         condition=VERIFIED_IN_PERIOD.format(" AND p.decision = 'geri-gonder'"),
     ),
     "dif-dogrulama-iade-orani": Figure(
         "Doğrulamada geri gönderme oranı",
         Unit.PERCENT,
-        "Doğrulamada geri gönderilen ÷ etkinlik doğrulaması yapılan DİF.",
+        "Doğrulamada geri gönderilen ÷ etkinlik doğrulaması yapılan DİF: the share of the DİFs verified "
+        "in the period that the IMS office sent back.",
+        "Doğrulamada geri gönderilen ÷ etkinlik doğrulaması yapılan DİF: dönemde doğrulanan DİF'lerden "
+        "EYS Şefliğinin geri gönderdiklerinin payı.",
         rows="difs",
         condition=VERIFIED_IN_PERIOD.format(" AND p.decision = 'geri-gonder'"),
     ),
@@ -271,48 +343,56 @@ FIGURES: dict[str, Figure] = {
         "İtiraz edilen talep",
         Unit.COUNT,
         "Requests with at least one objection to their answer (ISO 10002 7.8).",
+        "Yanıtına en az bir itiraz yapılmış talepler (ISO 10002 7.8).",
         condition="f.objected",
     ),
     "itiraz-kabul": Figure(
         "İtirazı kabul edilen",
         Unit.COUNT,
         "Requests with an objection upheld (the request was reopened).",
+        "İtirazı kabul edilen talepler (talep yeniden açıldı).",
         condition="f.objection_upheld",
     ),
     "itiraz-ret": Figure(
         "İtirazı reddedilen",
         Unit.COUNT,
         "Requests with an objection on which the closure was confirmed.",
+        "İtirazı reddedilip kapanışı onaylanan talepler.",
         condition="f.objection_rejected",
     ),
     "itiraz-acik": Figure(
         "İtirazı değerlendirmede",
         Unit.COUNT,
         "Requests with an objection not decided yet.",
+        "İtirazı henüz karara bağlanmamış talepler.",
         condition="f.objection_open",
     ),
     "memnuniyet-davet": Figure(
         "Memnuniyet daveti gönderilen",
         Unit.COUNT,
         "Requests whose citizen was sent the satisfaction invitation.",
+        "Vatandaşına memnuniyet anketi daveti gönderilen talepler.",
         condition="f.invited",
     ),
     "memnuniyet-yanit-orani": Figure(
         "Memnuniyet yanıt oranı",
         Unit.PERCENT,
         "Of the invited requests, the share the citizen rated.",
+        "Memnuniyet anketi daveti gönderilen taleplerden vatandaşın puan verdiklerinin payı.",
         condition="f.invited AND f.rating IS NOT NULL",
     ),
     "memnuniyet-ortalamasi": Figure(
         "Memnuniyet ortalaması",
         Unit.SCORE,
         "Average rating (1–5) over the rated requests.",
+        "Puan verilen taleplerin ortalama puanı (1–5).",
         condition="f.rating IS NOT NULL",
     ),
     "dusuk-puan-orani": Figure(
         "Düşük puan oranı",
         Unit.PERCENT,
         "Of the rated requests, the share rated 1 or 2.",
+        "Puan verilen taleplerden 1 ya da 2 puan alanların payı.",
         condition="f.rating <= 2",
     ),
     # ---------------------------------------------------------------- yonetim
@@ -320,12 +400,15 @@ FIGURES: dict[str, Figure] = {
         "Uygunsuzluk kaydedilen talep",
         Unit.COUNT,
         "Requests with at least one nonconformity, by category (the top categories; ISO 9001 9.3).",
+        "Kategoriye göre, en az bir uygunsuzluk kaydedilmiş talepler (en çok görülen kategoriler; ISO"
+        " 9001 9.3).",
         condition="f.nonconforming",
     ),
     "dif-acilan": Figure(
         "Açılan DİF",
         Unit.COUNT,
         "DİFs opened in the period (Istanbul date).",
+        "Dönemde (İstanbul tarihiyle) açılan DİF'ler.",
         rows="difs",
         condition=OPENED_IN_PERIOD,
     ),
@@ -333,6 +416,7 @@ FIGURES: dict[str, Figure] = {
         "Kapanan DİF",
         Unit.COUNT,
         "DİFs closed in the period (Istanbul date).",
+        "Dönemde (İstanbul tarihiyle) kapanan DİF'ler.",
         rows="difs",
         condition=CLOSED_IN_PERIOD,
     ),
@@ -341,6 +425,8 @@ FIGURES: dict[str, Figure] = {
         Unit.COUNT,
         "DİFs closed in the period that the IMS office never sent back: effective at the first "
         "effectiveness check.",
+        "Dönemde kapanan ve EYS Şefliğinin hiç geri göndermediği DİF'ler: ilk etkinlik doğrulamasında"
+        " etkin bulunanlar.",
         rows="difs",
         condition=f"{CLOSED_IN_PERIOD} AND NOT {EYS_RETURNED_EVER}",
     ),
@@ -380,7 +466,7 @@ HOW = """## How they are computed
 
 
 def markdown() -> str:
-    """docs/indicators.md: the shared rules and every figure's definition."""
+    """docs/indicators.md: the shared rules and every figure's definition, in English and Turkish."""
     doc = sys.modules[__name__].__doc__ or ""
     rules = doc.split("Shared rules (they hold for every request figure):", 1)[1].strip()
     lines = [
@@ -393,16 +479,23 @@ def markdown() -> str:
         "",
         rules,
         "",
+        "### Ortak kurallar (Turkish, as the monitoring page shows them)",
+        "",
+        *(f"- {rule}" for rule in KURALLAR),
+        "",
         HOW,
         "## Figures",
         "",
-        "| Key | Title | Unit | Lists | Definition |",
-        "|---|---|---|---|---|",
+        "Each definition in English and in Turkish (Tanım: what the page, the XLSX and the PDF show).",
+        "",
+        "| Key | Title | Unit | Lists | Definition | Tanım |",
+        "|---|---|---|---|---|---|",
     ]
     rows = {"requests": "requests", "difs": "DİFs"}
     for key, figure in FIGURES.items():
         unit = figure.unit.value or "-"
-        lines.append(f"| `{key}` | {figure.title} | {unit} | {rows[figure.rows]} | {figure.definition} |")
+        cells = (f"`{key}`", figure.title, unit, rows[figure.rows], figure.definition, figure.tanim)
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

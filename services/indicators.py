@@ -392,7 +392,7 @@ def _by(data: _Data, group: str, title: str, key: str) -> Table:
             for k in data.keys(group)
         ),
         chart=Chart("hbar", 0, (1,)),
-        note=FIGURES["talep-sayisi"].definition,
+        note=FIGURES["talep-sayisi"].tanim,
     )
 
 
@@ -423,7 +423,7 @@ def _volume(data: _Data) -> Section:
         units=(Unit.TEXT, Unit.COUNT, *(Unit.COUNT for _ in channels)),
         rows=tuple(rows),
         chart=Chart("stacked-bar", 0, tuple(range(2, 2 + len(channels)))) if channels else None,
-        note=FIGURES["talep-sayisi"].definition,
+        note=FIGURES["talep-sayisi"].tanim,
     )
     return Section(
         "hacim",
@@ -451,7 +451,7 @@ def _compliance_row(data: _Data, label: str, group: str, key: str) -> tuple[Cell
 def _service_time(data: _Data) -> Section:
     columns = ("", "Süresi değerlendirilen", "Süresinde yanıtlanan", "Süresinde yanıt oranı")
     units = (Unit.TEXT, Unit.COUNT, Unit.COUNT, Unit.PERCENT)
-    note = FIGURES["sure-icinde-yanit-orani"].definition
+    note = FIGURES["sure-icinde-yanit-orani"].tanim
 
     def table(key: str, title: str, group: str, first: str) -> Table:
         rows = tuple(_compliance_row(data, data.name(group, k), group, k) for k in data.keys(group))
@@ -477,7 +477,7 @@ def _service_time(data: _Data) -> Section:
             for band, (label, _, _) in OVERDUE_BANDS.items()
         ),
         Chart("bar", 0, (1,)),
-        FIGURES["geciken-acik"].definition,
+        FIGURES["geciken-acik"].tanim,
     )
     return Section(
         "hizmet-suresi",
@@ -573,7 +573,7 @@ def _rates(data: _Data) -> Section:
             for key, label, part, whole in RATES
         ),
         Chart("hbar", 0, (3,)),
-        " ".join(f"{FIGURES[k].title}: {FIGURES[k].definition}" for k, *_ in RATES),
+        " ".join(f"{FIGURES[k].title}: {FIGURES[k].tanim}" for k, *_ in RATES),
     )
     by_directorate = Table(
         "oranlar-mudurluk",
@@ -718,7 +718,7 @@ def _difs(data: _Data) -> Section:
             for k, (label, _, _) in DIF_AGE_BANDS.items()
         ),
         Chart("bar", 0, (1,)),
-        FIGURES["dif-acik"].definition,
+        FIGURES["dif-acik"].tanim,
     )
     actions = (
         ("dif-eylem-zamaninda", "a.status = 'tamamlandi' AND a.completed_at <= a.due_at"),
@@ -762,7 +762,7 @@ def _difs(data: _Data) -> Section:
             for step, (label, _) in APPROVAL_STEPS.items()
         ),
         Chart("bar", 0, (1,)),
-        FIGURES["dif-onay-bekleme-medyan"].definition,
+        FIGURES["dif-onay-bekleme-medyan"].tanim,
     )
     verified, returned = _count_difs(data, "dif-dogrulanan"), _count_difs(data, "dif-dogrulama-iade")
     checks = Table(
@@ -778,7 +778,7 @@ def _difs(data: _Data) -> Section:
             ),
         ),
         None,
-        FIGURES["dif-dogrulama-iade"].definition,
+        FIGURES["dif-dogrulama-iade"].tanim,
     )
     return Section("dif", SECTIONS["dif"], (open_table, action_table, approvals, checks))
 

@@ -22,7 +22,7 @@ from cachetools import TTLCache
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 
-from services import charts, indicators, monitoring_exports
+from services import charts, indicator_figures, indicators, monitoring_exports
 from services.access import Permission, Principal
 from services.bootstrap import Container
 from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
@@ -272,6 +272,7 @@ def _context(asked: Asked, choices: Choices) -> dict[str, Any]:
         "granularities": GRANULARITY_LABELS,
         "names": choices.names(),
         "query": query,
+        "rules": indicator_figures.KURALLAR,
     }
 
 

@@ -647,7 +647,45 @@ def test_the_doc_lists_every_figure_with_its_definition() -> None:
     text_ = indicator_figures.DOC.read_text(encoding="utf-8")
     assert text_ == indicator_figures.markdown(), "run: python -m services.indicator_figures --write"
     for key, figure in FIGURES.items():
-        assert f"| `{key}` | {figure.title} |" in text_ and figure.definition in text_
+        assert f"| `{key}` | {figure.title} |" in text_
+        assert f"| {figure.definition} | {figure.tanim} |" in text_, key
+    for rule in indicator_figures.KURALLAR:
+        assert f"- {rule}" in text_
+
+
+# Words an English sentence can hardly do without; none of them is Turkish.
+ENGLISH = (" the ", " of ", " and ", " or ", "requests", "received", "answer", "directorate", " due ")
+
+
+def english_in(text_: str) -> list[str]:
+    padded = f" {text_.lower()} "
+    return [w for w in ENGLISH if w in padded]
+
+
+def test_every_figure_and_shared_rule_has_a_turkish_definition() -> None:
+    english_rules = (indicator_figures.__doc__ or "").split("Shared rules", 1)[1].count("\n- ")
+    assert len(indicator_figures.KURALLAR) == english_rules  # one Turkish item per English rule
+    for key, figure in FIGURES.items():
+        assert figure.tanim.strip() and figure.tanim != figure.definition, key
+        assert english_in(figure.tanim) == [], key
+        # Turkish letters in Turkish text, not their ASCII look-alikes only.
+        assert any(c in figure.tanim for c in "ıİşŞğĞüÜöÖçÇ"), key
+    for rule in indicator_figures.KURALLAR:
+        assert rule.strip() and english_in(rule) == [], rule
+
+
+def test_the_notes_under_the_tables_are_turkish(session: Session, data: Data) -> None:
+    for granularity in Granularity:
+        r = report(session, Filters(APRIL.start, APRIL.end, granularity=granularity), scope=None, now=NOW)
+        notes = {t.key: t.note for s in r.sections for t in s.tables if t.note}
+        assert len(notes) >= 10
+        for key, note in notes.items():
+            assert english_in(note) == [], (key, note)
+            assert not any(f.definition in note for f in FIGURES.values()), key
+        # The definitions the page shows are the figures' own Turkish ones.
+        assert notes["hacim-zaman"] == FIGURES["talep-sayisi"].tanim
+        assert notes["geciken-acik"] == FIGURES["geciken-acik"].tanim
+        assert FIGURES["yeniden-acilma-orani"].tanim in notes["oranlar"]
 
 
 def test_periods_that_are_not_whole_months_and_narrower_filters(session: Session, data: Data) -> None:

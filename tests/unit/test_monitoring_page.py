@@ -13,11 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from services import catalogue, indicator_refresh, indicators
+from services import catalogue, indicator_figures, indicator_refresh, indicators
 from services import citizen_requests as requests_service
 from services.access import Role
 from services.api.app import create_app
@@ -146,6 +147,15 @@ def test_the_ims_office_sees_every_section_with_charts_tables_and_links(
         # A bucket's link (a day, a week) narrows the period, never widens it.
         assert query["baslangic"][0] >= (today() - timedelta(days=29)).isoformat()
         assert query["bitis"][0] <= today().isoformat()
+    # The definitions under the tables and the shared rules are Turkish, never the English ones.
+    assert str(escape(indicators.FIGURES["talep-sayisi"].tanim)) in text
+    assert str(escape(indicators.FIGURES["geciken-acik"].tanim)) in text
+    assert "<summary>Göstergeler nasıl hesaplanır?</summary>" in text
+    for rule in indicator_figures.KURALLAR:
+        assert f"<li>{escape(rule)}</li>" in text
+    for figure in indicators.FIGURES.values():
+        assert str(escape(figure.definition)) not in text
+    assert 'lang="en"' not in text
     # The filter form offers every directorate to the IMS office.
     assert 'name="mudurluk"' in text and "Park ve Bahçeler Müdürlüğü" in text
 
@@ -237,6 +247,9 @@ def test_a_number_opens_the_requests_behind_it_paged(
         answer = app_client.get(link)
         assert answer.status_code == 200, (link, answer.text)
         assert "← İzleme sayfasına dön" in answer.text
+        figure = indicators.FIGURES[parse_qs(urlsplit(link).query)["gosterge"][0]]
+        assert f"<dt>Tanım</dt><dd>{escape(figure.tanim)}</dd>" in answer.text
+        assert str(escape(figure.definition)) not in answer.text
         targets = re.findall(r'href="/personel/(talepler|dif)/([0-9a-f-]{36})"', answer.text)
         listed_any = listed_any or bool(targets)
     assert listed_any

@@ -18,8 +18,10 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
+from services import indicator_figures
 from services.access import Principal, Role
 from services.bootstrap import Container
+from services.indicator_figures import FIGURES
 from tests.browser import assert_accessible, chromium, screenshots
 from tests.unit.test_monitoring_page import seed, today
 from tests.unit.test_staff_pages_browser import _signed_in, _watch, serve_on_own_database
@@ -75,6 +77,12 @@ def test_the_ims_office_and_a_director_use_the_monitoring_page(
         assert drawn.count() >= 3
         table = _volume_by_directorate(page)
         assert YOL in table and PARK in table
+        # The shared rules, in Turkish, open under their summary (and are checked open by axe).
+        rules = page.locator("details.rules")
+        expect(rules.get_by_role("listitem").first).to_be_hidden()
+        rules.get_by_text("Göstergeler nasıl hesaplanır?").click()
+        expect(rules.get_by_role("listitem").first).to_have_text(indicator_figures.KURALLAR[0])
+        expect(page.locator("#t-hacim-zaman .note").last).to_have_text(FIGURES["talep-sayisi"].tanim)
         assert_accessible(page, "monitoring")
         _screenshot(page, "ims-office")
 
