@@ -50,8 +50,8 @@ class Figure:
 KURALLAR: tuple[str, ...] = (
     "Kapsam dönemde alınan taleplerdir: İstanbul saatine göre alınma tarihi filtrenin başlangıç ve "
     "bitiş tarihleri arasındadır (ikisi de dahil); müdürlük, kanal ve kategori filtreleri kapsamı "
-    "daraltır. Bir talep güncel müdürlüğü ve kategorisi için sayılır (yeniden yönlendirmelerden "
-    "sonraki).",
+    "daraltır. Bir talep, yeniden yönlendirmelerden sonraki güncel müdürlüğü ve kategorisi için "
+    "sayılır.",
     "Birleştirilen mükerrer talepler hiçbir göstergede sayılmaz: onların yanıtı ana talebin yanıtıdır.",
     "İş günleri hizmet süresinin takviminden gelir: hafta sonları ve resmî tatiller sayılmaz. İki an "
     "arasındaki iş günü sayısı, İstanbul tarihleriyle ilk anın gününden sonraki günden ikinci anın "

@@ -279,6 +279,7 @@ def test_the_xlsx_has_a_sheet_per_section_turkish_headers_and_numbers_as_numbers
         values = [c.value for row in sheet.iter_rows() for c in row]
         for table in section.tables:
             assert table.title in values
+            assert table.note is None or table.note in values  # the Turkish definition under it
             for cells in table.rows:
                 for cell, unit in zip(cells, table.units, strict=True):
                     if isinstance(cell.value, int | float) and unit is not Unit.TEXT:
@@ -317,6 +318,10 @@ def test_the_management_review_pdf_reads_back_in_turkish_with_the_figures(
         report = indicators.report(uow.session, filters, scope=None, now=datetime.now(UTC))
     for section in report.sections:
         assert section.title in text.replace("\n", " ")
+    # The notes under the tables are the figures' Turkish definitions (lines joined back).
+    flowing = " ".join(text.split())
+    for key in ("talep-sayisi", "geciken-acik", "dif-acik"):
+        assert " ".join(indicators.FIGURES[key].tanim.split()) in flowing, key
     shown = [
         number_text(c.value, u)
         for s in report.sections
