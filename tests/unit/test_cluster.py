@@ -129,7 +129,7 @@ def balancer(tmp_path: Path) -> Iterator[dict[str, _Named]]:
 
 
 def _wait_until_all_up() -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # health checks take longer on a loaded machine
     while time.monotonic() < deadline:
         try:
             metrics = httpx.get(f"http://127.0.0.1:{BALANCER_STATS_PORT + OFFSET}/metrics").text
