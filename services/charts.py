@@ -82,6 +82,12 @@ def svg(table: Table) -> bytes | None:
     return None if found is None else _svg(found)
 
 
+def warm() -> None:
+    """One small drawing, so that the fonts are loaded before the first page needs them."""
+    with _LOCK:
+        _draw(Spec("bar", "ısınma", ("a",), (("b", (1.0,)),), Unit.COUNT)).savefig(io.BytesIO(), format="svg")
+
+
 def size(found: Spec) -> tuple[int, int]:
     """The drawing's width and height in CSS pixels (the page reserves the room before it loads)."""
     width, height = _inches(found)

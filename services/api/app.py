@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from services import catalogue, staff_sessions, wording
+from services import catalogue, charts, staff_sessions, wording
 from services.access import Forbidden
 from services.api import catalogue as catalogue_routes
 from services.api import difs, health, metrics, nonconformities, open311, requests, system_checks, templates
@@ -57,10 +57,14 @@ def create_app(container: Container | None = None) -> FastAPI:
         forgetting = asyncio.create_task(
             _forget_idle_buckets(TokenBuckets(app.state.container.uow), app.state.container)
         )
+        # matplotlib reads its fonts on the first drawing (seconds): done now, not by the first
+        # visitor of the monitoring page.
+        warming = asyncio.create_task(asyncio.to_thread(charts.warm))
         try:
             yield
         finally:
             forgetting.cancel()
+            warming.cancel()
             if container is None:
                 app.state.container.close()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -26,9 +27,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from services import charts, staff_sessions
+from services.access import Principal, Role
+from services.api.app import create_app
+from services.bootstrap import bootstrap
 from services.config import get_settings
 from services.indicator_refresh import rebuild, refresh_once
 from services.indicator_tables import Filters, Granularity
@@ -359,6 +365,54 @@ def time_incremental(engine: Engine, events: int, runs: int) -> Timing:
     return Timing(f"incremental refresh after {events} new history entries", spent)
 
 
+def time_page(url: str, runs: int) -> list[Timing]:
+    """The monitoring page as the IMS office opens it over HTTP (the whole app, in process): the
+    year by month; then its charts (each its own request, drawn anew: the morning's first visit),
+    the XLSX and the management-review PDF."""
+    from services.web import monitoring
+    from services.web.staff import COOKIE
+
+    container = bootstrap(get_settings().model_copy(update={"database_url": url}))
+    query = {"baslangic": YEAR.start.isoformat(), "bitis": YEAR.end.isoformat(), "siklik": "ay"}
+    page, drawn, xlsx, pdf = [], [], [], []
+    try:
+        with TestClient(create_app(container)) as client:
+            principal = Principal.staff("bench.eys", {Role.IMS_OFFICE}, None)
+            client.cookies.set(
+                COOKIE, staff_sessions.create(container.uow, principal, display_name="-", id_token="-")
+            )
+            for _ in range(runs):
+                started = time.perf_counter()
+                answer = client.get("/personel/izleme", params=query)
+                page.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text[:500]
+                images = [
+                    src.replace("&amp;", "&")
+                    for src in re.findall(r'<img src="([^"]+\.svg[^"]*)"', answer.text)
+                ]
+                charts._svg.cache_clear()
+                started = time.perf_counter()
+                for src in images:
+                    assert client.get(src).status_code == 200, src
+                drawn.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                assert client.get("/personel/izleme.xlsx", params=query).status_code == 200
+                xlsx.append(time.perf_counter() - started)
+                charts._png.cache_clear()
+                monitoring._RECENT.clear()
+                started = time.perf_counter()
+                assert client.get("/personel/izleme/yonetim-raporu.pdf", params=query).status_code == 200
+                pdf.append(time.perf_counter() - started)
+    finally:
+        container.close()
+    return [
+        Timing("page over HTTP: whole year by month, IMS office (figures + HTML)", page),
+        Timing(f"its {len(images)} charts, one request each, drawn anew", drawn),
+        Timing("XLSX export, whole year", xlsx),
+        Timing("management-review PDF, whole year and the year before", pdf),
+    ]
+
+
 def _requests(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(
@@ -384,6 +438,7 @@ def main(args: argparse.Namespace) -> int:
         counts = _counts(engine)
         timings = time_reports(engine, args.indicator_runs)
         timings.append(time_incremental(engine, args.indicator_events, args.indicator_runs))
+        timings += time_page(url, args.indicator_runs)
     finally:
         engine.dispose()
     print("\nrows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))

@@ -25,8 +25,7 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 def timings(report: Report, previous: Report | None = None) -> dict[str, float]:
     """Milliseconds of each step for one report (charts twice: cold, then cached). matplotlib's
     first drawing in a process loads its fonts; a server pays that once, so it is done first."""
-    charts._svg(charts.Spec("bar", "ısınma", ("a",), (("b", (1.0,)),), Unit.COUNT))
-    charts._svg.cache_clear()
+    charts.warm()
     charts._png.cache_clear()
     out: dict[str, float] = {}
     tables = [t for section in report.sections for t in section.tables]
