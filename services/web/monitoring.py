@@ -48,15 +48,6 @@ CONTROL = {"gosterge", "sayfa"}
 # A table's rows on the page (the XLSX and the PDF have them all): a year's DİF list is over a
 # thousand rows, and the page is opened every morning.
 PAGE_ROWS = 100
-CHANNEL_LABELS = {
-    "cagri-merkezi": "Çağrı merkezi",
-    "web": "İnternet sitesi",
-    "mobil": "Mobil uygulama",
-    "eposta": "E-posta",
-    "cimer": "CİMER",
-    "sosyal-medya": "Sosyal medya",
-    "yuz-yuze": "Yüz yüze (masa)",
-}
 REQUEST_TYPES = {"istek": "İstek", "sikayet": "Şikâyet", "oneri": "Öneri"}
 
 
@@ -130,7 +121,7 @@ def read_filters(params: Mapping[str, str], caller: Principal, choices: Choices,
         errors["mudurluk"] = "Böyle bir müdürlük yok."
     if values["kategori"] and values["kategori"] not in dict(choices.categories):
         errors["kategori"] = "Böyle bir kategori yok (ya da müdürlüğünüzün değil)."
-    if values["kanal"] and values["kanal"] not in CHANNEL_LABELS:
+    if values["kanal"] and values["kanal"] not in indicators.CHANNELS:
         errors["kanal"] = "Böyle bir kanal yok."
     granularity = Granularity.DAY
     if values["siklik"]:
@@ -268,7 +259,7 @@ def _context(asked: Asked, choices: Choices) -> dict[str, Any]:
         "scope": asked.scope,
         "directorates": choices.directorates,
         "categories": choices.categories,
-        "channels": CHANNEL_LABELS,
+        "channels": indicators.CHANNELS,
         "granularities": GRANULARITY_LABELS,
         "names": choices.names(),
         "query": query,

@@ -16,8 +16,9 @@ from pathlib import Path
 from services import charts, monitoring_exports
 from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
 from services.indicator_tables import Cell, Chart, Filters, Granularity, Report, Section, Table, Unit
+from services.indicators import CHANNELS
 from services.web import pages
-from services.web.monitoring import CHANNEL_LABELS, FIELDS, PAGE_ROWS, Links, _chart_images
+from services.web.monitoring import FIELDS, PAGE_ROWS, Links, _chart_images
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -54,7 +55,7 @@ def timings(report: Report, previous: Report | None = None) -> dict[str, float]:
         scope=report.scope,
         directorates=(),
         categories=(),
-        channels=CHANNEL_LABELS,
+        channels=CHANNELS,
         granularities=GRANULARITY_LABELS,
         names={},
         query="",
@@ -128,7 +129,7 @@ def full_sized(days: int = 365, seed: int = 15) -> Report:
             "Talep hacmi",
             (
                 over_time,
-                counts("k", "Kanal bazında", list(CHANNEL_LABELS)),
+                counts("k", "Kanal bazında", list(CHANNELS)),
                 counts("c", "Kategori bazında", categories),
                 counts("d", "Müdürlük bazında", directorates),
             ),

@@ -331,3 +331,15 @@ def test_the_management_review_pdf_reads_back_in_turkish_with_the_figures(
         if isinstance(c.value, int | float) and c.figure
     ]
     assert shown and all(value in text for value in shown[:5])
+
+
+def test_every_intake_channel_is_a_filter_open311_among_them(
+    app_client: TestClient, container: Container
+) -> None:
+    """The channel filter offers what the figures count by: every channel requests come in by."""
+    catalogue.load_seed_if_empty(container.uow)
+    sign_in(container, app_client, "eys.sefi", (Role.IMS_OFFICE,), None)
+    for channel in ("open311", "cagri-merkezi", "yuz-yuze"):
+        page = app_client.get(f"/personel/izleme?kanal={channel}")
+        assert page.status_code == 200, (channel, page.text[:300])
+        assert f'<option value="{channel}" selected' in page.text
