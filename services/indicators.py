@@ -25,7 +25,7 @@ from services.indicator_tables import Cell, Chart, Filters, Granularity, Report,
 from services.models import Category, Dif, Directorate, IndicatorRequest
 from services.working_days import ISTANBUL, is_working_day
 
-__all__ = ["FIGURES", "Behind", "Figure", "behind", "report"]
+__all__ = ["FIGURES", "Behind", "Figure", "UnknownNarrowing", "behind", "report"]
 
 CHANNELS = {
     "cagri-merkezi": "Çağrı merkezi",
@@ -75,6 +75,10 @@ WAITING_SINCE = (
     "greatest((SELECT max(p.at) FROM dif_approvals p WHERE p.dif_id = d.id),"
     " (SELECT max(a.completed_at) FROM dif_actions a WHERE a.dif_id = d.id), d.opened_at)"
 )
+
+
+class UnknownNarrowing(ValueError):
+    """A link's narrowing names a value no figure has (e.g. an approval step that does not exist)."""
 
 
 @dataclass(frozen=True)
@@ -921,6 +925,8 @@ def behind(
             clauses.append(f"{band} = :age_band")
             params.update(more, age_band=where["yas"])
         if "adim" in where:
+            if where["adim"] not in APPROVAL_STEPS:
+                raise UnknownNarrowing(f"adim: {where['adim']}")
             clauses.append("d.status = :step_status")
             params["step_status"] = APPROVAL_STEPS[where["adim"]][1]
         condition = text(" AND ".join(clauses)).bindparams(**_used(params, clauses))

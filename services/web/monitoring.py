@@ -446,9 +446,14 @@ async def figure_list(request: Request) -> Response:
         page = max(1, min(int(params.get("sayfa", "1")), 100_000))
     except ValueError:
         page = 1
-    listed = await asyncio.to_thread(
-        _listed, request.app.state.container, figure, asked.filters, where, asked.scope, page
-    )
+    try:
+        listed = await asyncio.to_thread(
+            _listed, request.app.state.container, figure, asked.filters, where, asked.scope, page
+        )
+    except indicators.UnknownNarrowing as unknown:
+        return error_page(
+            request, 400, "Liste açılamadı", f"Bu bağlantının daraltması tanınmıyor ({unknown})."
+        )
     pages_total = max(1, -(-listed.total // PAGE_SIZE))
     base = {"gosterge": figure, **asked.filters.query(), **where}
 

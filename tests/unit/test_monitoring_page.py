@@ -343,3 +343,25 @@ def test_every_intake_channel_is_a_filter_open311_among_them(
         page = app_client.get(f"/personel/izleme?kanal={channel}")
         assert page.status_code == 200, (channel, page.text[:300])
         assert f'<option value="{channel}" selected' in page.text
+
+
+def test_a_list_link_with_a_narrowing_no_figure_has_is_a_400(
+    app_client: TestClient, container: Container
+) -> None:
+    catalogue.load_seed_if_empty(container.uow)
+    sign_in(container, app_client, "eys.sefi", (Role.IMS_OFFICE,), None)
+    answer = app_client.get("/personel/izleme/liste?gosterge=dif-onay-bekleyen&adim=yok-boyle-adim")
+    assert answer.status_code == 400 and "daraltması tanınmıyor" in answer.text
+    known = app_client.get("/personel/izleme/liste?gosterge=dif-onay-bekleyen&adim=mudur-onayi")
+    assert known.status_code == 200, known.text[:300]
+
+
+def test_no_list_link_however_edited_is_a_server_error(app_client: TestClient, container: Container) -> None:
+    """Links are in the address bar: every figure with edited narrowings answers 200 or a 400 page."""
+    catalogue.load_seed_if_empty(container.uow)
+    sign_in(container, app_client, "eys.sefi", (Role.IMS_OFFICE,), None)
+    edited = ("yas=x", "gecikme=yok", "adim=x", "baska=bir-sey", "sayfa=-3", "sayfa=abc", "yas=&gecikme=")
+    for figure in indicators.FIGURES:
+        for narrowing in edited:
+            answer = app_client.get(f"/personel/izleme/liste?gosterge={figure}&{narrowing}")
+            assert answer.status_code in (200, 400), (figure, narrowing, answer.status_code)
