@@ -11,10 +11,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, make_url, text
@@ -23,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from deploy.local.mailbox import start_mailbox
 from deploy.local.smsc import SmscController, start_smsc
+from services.api.app import create_app
 from services.bootstrap import Container, bootstrap
 from services.config import Settings
 from tests.credentials import AsCaller, create_channel_keys, serve_issuer
@@ -38,6 +43,28 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[tuple[str, Container]]:
+    """Our app under uvicorn on a free port, in a thread: (base URL, its container)."""
+    container = bootstrap(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", container
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        container.close()
 
 
 def _create_database_if_missing(url: str) -> None:

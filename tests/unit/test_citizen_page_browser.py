@@ -9,15 +9,11 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -30,14 +26,13 @@ from playwright.sync_api import (
 from sqlalchemy import make_url, select
 
 from deploy.local.mailbox import start_mailbox
-from services.api.app import create_app
-from services.bootstrap import Container, bootstrap
+from services.bootstrap import Container
 from services.config import Settings
 from services.models import CitizenReply, CitizenRequest, RequestPhoto
 from services.web.forms import NUMBERS
 from tests.browser import assert_accessible, chromium, screenshots
 from tests.unit.citizen_page import ADDRESS, DESCRIPTION, answer_request, ask_for_information, png
-from tests.unit.conftest import free_port, own_database
+from tests.unit.conftest import free_port, own_database, serve_app
 
 WAIT_MS = 20_000
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -63,28 +58,6 @@ def _settings(database_url: str, folder: Path, mail_port: int, **overrides: Any)
     return Settings(**(values | overrides))
 
 
-@contextmanager
-def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
-    """Our app under uvicorn on a free port, in a thread."""
-    container = bootstrap(settings)
-    port = free_port()
-    uvicorn_server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", container
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
-        container.close()
-
-
 @pytest.fixture(scope="module")
 def mail(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     """The page tests' own migrated database, and a real mailbox: (folder, port)."""
@@ -100,7 +73,7 @@ def mail(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(scope="module")
 def server(database_url: str, mail: tuple[Path, int]) -> Iterator[tuple[str, Container]]:
-    with _serve(_settings(database_url, *mail)) as served:
+    with serve_app(_settings(database_url, *mail)) as served:
         yield served
 
 
@@ -414,7 +387,7 @@ def test_with_a_tile_server_the_map_fills_the_coordinates(
     settings = _settings(
         database_url, *mail, map_tile_url=tiles + "/{z}/{x}/{y}.png", map_attribution="© Belediye"
     )
-    with _serve(settings) as (base, _):
+    with serve_app(settings) as (base, _):
         context = _context(browser, base)
         served: list[str] = []
 

@@ -8,52 +8,27 @@ to <DATA_DIR>/screenshots/staff-page-*.png."""
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, FilePayload, Page, expect
 from sqlalchemy import make_url
 
 from services import staff_sessions
 from services.access import Principal, Role
-from services.api.app import create_app
-from services.bootstrap import Container, bootstrap
+from services.bootstrap import Container
 from services.config import Settings
 from services.web.staff import COOKIE
 from tests.browser import assert_accessible, chromium, screenshots
-from tests.unit.conftest import free_port, own_database
+from tests.unit.conftest import free_port, own_database, serve_app
 from tests.unit.test_staff_pages import dif_with_actions, submitted
 
 WAIT_MS = 20_000
 # A real-sized scan: large enough for the browser to report upload progress on the way.
 SCAN = b"%PDF-1.4\n" + b"0" * (1536 * 1024) + b"\n%%EOF\n"
 MINUTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@contextmanager
-def _serve(settings: Settings) -> Iterator[tuple[str, Container]]:
-    container = bootstrap(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", container
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        container.close()
 
 
 @contextmanager
@@ -69,7 +44,7 @@ def serve_on_own_database(
         data_dir=tmp_path_factory.mktemp(name),
         engine_rest_url=f"http://127.0.0.1:{free_port()}/engine-rest",
     )
-    with _serve(settings) as served:
+    with serve_app(settings) as served:
         yield served
 
 
