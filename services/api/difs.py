@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from pydantic import ConfigDict
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from services import difs as service
 from services import evidence
@@ -16,6 +17,7 @@ from services.api import schemas
 from services.api.deps import ContainerDep
 from services.api.nonconformities import HistoryOut, history_out
 from services.api.security import Allowed
+from services.bootstrap import Container
 from services.models import EvidenceFile
 from services.quality_records import RecordNotFound, UnderRetention
 
@@ -250,6 +252,35 @@ async def delete_dif(dif_id: uuid.UUID, container: ContainerDep, caller: Deleter
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
 
 
+async def store_evidence(
+    container: Container,
+    caller: Principal,
+    dif_id: uuid.UUID,
+    action_id: uuid.UUID,
+    file: StarletteUploadFile,
+) -> EvidenceFile:
+    """One uploaded file as the action's evidence, checked by evidence.add (raises its refusals);
+    the uploader is the signed-in user. The API and the staff pages both store through this."""
+    settings = container.settings
+    # Read one byte past the limit: enough to refuse, never the whole of an oversized upload.
+    data = await file.read(settings.evidence_max_bytes + 1)
+    upload = evidence.Upload(
+        file_name=file.filename or "",
+        content_type=file.content_type or "application/octet-stream",
+        data=data,
+        uploaded_by=caller.username,
+    )
+    return await asyncio.to_thread(
+        evidence.add,
+        container.uow,
+        dif_id=dif_id,
+        action_id=action_id,
+        upload=upload,
+        max_bytes=settings.evidence_max_bytes,
+        allowed_types=settings.evidence_allowed_types,
+    )
+
+
 @router.post(
     "/{dif_id}/actions/{action_id}/evidence",
     status_code=status.HTTP_201_CREATED,
@@ -267,25 +298,8 @@ async def upload_evidence(
     """The action's owner (or anyone of the DİF's directorate) adds evidence; the uploader is the
     signed-in user."""
     await _check_dif(container, caller, Permission.EVIDENCE_WRITE, dif_id)
-    settings = container.settings
-    # Read one byte past the limit: enough to refuse, never the whole of an oversized upload.
-    data = await file.read(settings.evidence_max_bytes + 1)
-    upload = evidence.Upload(
-        file_name=file.filename or "",
-        content_type=file.content_type or "application/octet-stream",
-        data=data,
-        uploaded_by=caller.username,
-    )
     try:
-        row = await asyncio.to_thread(
-            evidence.add,
-            container.uow,
-            dif_id=dif_id,
-            action_id=action_id,
-            upload=upload,
-            max_bytes=settings.evidence_max_bytes,
-            allowed_types=settings.evidence_allowed_types,
-        )
+        row = await store_evidence(container, caller, dif_id, action_id, file)
     except evidence.EvidenceRejected as error:
         if error.too_large:
             raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(error)) from None

@@ -502,22 +502,8 @@ async def evidence_upload(dif_id: uuid.UUID, action_id: uuid.UUID, request: Requ
     results: list[FileResult] = []
     for file in files:
         name = file.filename or ""
-        upload = evidence.Upload(
-            file_name=name,
-            content_type=file.content_type or "application/octet-stream",
-            data=await file.read(settings.evidence_max_bytes + 1),
-            uploaded_by=caller.username,
-        )
         try:
-            row = await asyncio.to_thread(
-                evidence.add,
-                container.uow,
-                dif_id=dif_id,
-                action_id=action_id,
-                upload=upload,
-                max_bytes=settings.evidence_max_bytes,
-                allowed_types=settings.evidence_allowed_types,
-            )
+            row = await difs_api.store_evidence(container, caller, dif_id, action_id, file)
         except evidence.EvidenceRejected as rejected:
             results.append(FileResult(name, False, rejection_text(rejected, settings.evidence_max_bytes)))
         except RecordNotFound:
