@@ -1,6 +1,6 @@
 """The local cluster's shape and its load balancer: the real HAProxy with the configuration
 `make up` writes, in front of small HTTP servers that stand in for the engine nodes and the API
-processes (ports moved by 30000, beside a running stack)."""
+processes (ports moved by 20000, beside a running stack)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import pytest
 from deploy.local import versions
 from deploy.local.cluster import BALANCER_STATS_PORT, Member, Topology, TopologyInvalid, balancer_config
 
-OFFSET = 30000
+# The stack's ports moved out of the way of a running stack, and below the kernel's ephemeral
+# range (32768–60999): there any outgoing connection of the test run may hold the port.
+OFFSET = 20000
 
 
 def test_the_default_shape_is_the_one_node_stack_without_a_balancer() -> None:
