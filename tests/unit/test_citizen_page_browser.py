@@ -346,21 +346,25 @@ def test_a_form_posted_from_another_site_is_refused(page: Page, server: tuple[st
     expect(page.get_by_role("heading", level=1)).to_have_text("Form doğrulanamadı")
 
 
-def test_too_many_page_views_get_a_turkish_429_page(browser: Browser, server: tuple[str, Container]) -> None:
-    base, _ = server
-    context = _context(browser, base, address="203.0.113.77")
-    try:
-        for _ in range(60):
-            context.request.get(f"{base}/kvkk")
-        page = context.new_page()
-        response = page.goto("/kvkk")
-        assert response is not None and response.status == 429
-        assert int(response.headers["retry-after"]) >= 1
-        expect(page.get_by_role("heading", level=1)).to_have_text("Çok fazla istek")
-        assert_accessible(page, "too-many-requests")
-        _screenshot(page, "too-many-requests")
-    finally:
-        context.close()
+def test_too_many_page_views_get_a_turkish_429_page(
+    browser: Browser, database_url: str, mail: tuple[Path, int]
+) -> None:
+    # A server of its own with three reads a minute: a token comes back every 20 s, so however slow
+    # the machine, the fourth view is over the limit (at 60 a minute a slow run earned one back).
+    with serve_app(_settings(database_url, *mail, public_reads_per_minute=3)) as (base, _):
+        context = _context(browser, base)
+        try:
+            for _ in range(3):
+                assert context.request.get(f"{base}/kvkk").status == 200
+            page = context.new_page()
+            response = page.goto("/kvkk")
+            assert response is not None and response.status == 429
+            assert int(response.headers["retry-after"]) >= 1
+            expect(page.get_by_role("heading", level=1)).to_have_text("Çok fazla istek")
+            assert_accessible(page, "too-many-requests")
+            _screenshot(page, "too-many-requests")
+        finally:
+            context.close()
 
 
 def test_the_kvkk_notice_is_accessible(page: Page) -> None:
