@@ -22,7 +22,7 @@ from services.access import Principal, Role
 from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import AuditInboxLine, CitizenRequest, DifAction, StaffSession
-from services.web.staff import COOKIE, limits, state_of
+from services.web.staff import COOKIE, PAGE_SIZE, limits, state_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -376,6 +376,30 @@ def test_request_search_filters_within_the_directorate_and_finds_by_tracking_num
     assert app_client.get(f"/personel/talepler/{other.id}").status_code == 403
     wrong_date = app_client.get("/personel/talepler?baslangic=dun")
     assert wrong_date.status_code == 200 and "Başlangıç tarihi" in wrong_date.text
+
+
+def test_search_results_are_paged_and_the_pager_keeps_the_filters(
+    app_client: TestClient, container: Container
+) -> None:
+    ours = {submitted(container, "YOL").tracking_code for _ in range(PAGE_SIZE + 1)}
+    sign_in(container, app_client, "yol.personel", (Role.DIRECTORATE_STAFF,), "YOL")
+    first = app_client.get("/personel/talepler?durum=alindi")
+    assert first.status_code == 200, first.text
+    total_pages = int(re.search(r"<span>Sayfa 1 / (\d+)</span>", first.text).group(1))  # type: ignore[union-attr]
+    assert total_pages >= 2 and "← Önceki sayfa" not in first.text
+    seen: list[str] = []
+    page = first
+    for number in range(1, total_pages + 1):
+        assert f"<span>Sayfa {number} / {total_pages}</span>" in page.text
+        seen += re.findall(r">(BI-[A-Z2-7-]+)</a>", page.text)
+        following = re.search(r'<a href="([^"]+)">Sonraki sayfa →</a>', page.text)
+        if number == total_pages:
+            assert following is None and "← Önceki sayfa" in page.text
+            break
+        assert following is not None and "durum=alindi" in following.group(1)
+        page = app_client.get(following.group(1).replace("&amp;", "&"))
+        assert page.status_code == 200, page.text
+    assert ours <= set(seen) and len(seen) == len(set(seen))
 
 
 @pytest.fixture()
