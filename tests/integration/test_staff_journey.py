@@ -6,7 +6,8 @@ evidence page (no second password: single sign-on), uploads a PDF and sees it li
 to Tasklist, sees the file in the form and completes the action; the DİF moves on to the
 director's approval. A Parks staff member is refused the page and the upload (403 naming the
 missing permission). One sign-out on our pages ends the Tasklist session too (Keycloak's
-back-channel logout), and one in Tasklist ends ours. Screenshots go to
+back-channel logout), and one in Tasklist ends ours. A Tasklist left open past its session goes
+back through Keycloak, never to Operaton's own password form. Screenshots go to
 <DATA_DIR>/screenshots/staff-journey-*.png; axe-core checks each of our pages on the way.
 """
 
@@ -199,9 +200,11 @@ def test_staff_work_an_action_in_tasklist_and_our_pages_signed_in_once(
     evidence.wait_for_url(f"{ISSUER}/**")
     assert _staff_session(evidence) == 303
     poll(lambda: True if _tasklist_session(page) == 401 else None, what="Tasklist's logout", timeout=20)
-    page.goto(TASKLIST)
-    page.wait_for_url(f"{ISSUER}/**")
-    _shot(page, "cikis-sonrasi-tasklist")
+    # A tab of its own: the open Tasklist may be on its way to Keycloak already (sso.js).
+    again = context.new_page()
+    again.goto(TASKLIST)
+    again.wait_for_url(f"{ISSUER}/**")
+    _shot(again, "cikis-sonrasi-tasklist")
 
 
 def test_a_sign_out_in_tasklist_ends_the_staff_pages_session(context: BrowserContext) -> None:
@@ -219,3 +222,28 @@ def test_a_sign_out_in_tasklist_ends_the_staff_pages_session(context: BrowserCon
     poll(lambda: True if _staff_session(page) == 303 else None, what="the staff session to end", timeout=20)
     page.goto(f"{API_URL}/personel/")
     page.wait_for_url(f"{ISSUER}/**")
+
+
+def test_a_tasklist_left_open_past_its_session_signs_in_again_at_keycloak(context: BrowserContext) -> None:
+    page = context.new_page()
+    page.goto(TASKLIST)
+    _sign_in_at_keycloak(page, "yol.personel")
+    page.wait_for_url(f"{TASKLIST}**")
+    expect(page.get_by_text("Yol Bakım Personeli").first).to_be_visible()
+
+    # The engine's session ends (its idle timeout, a restart) while Keycloak's lives on: the next
+    # click would show Operaton's own password form; the tab signs in again through Keycloak.
+    context.clear_cookies(name="JSESSIONID")
+    page.locator(".task-filter", has_text="Bana atananlar").click()
+    poll(lambda: True if _tasklist_session(page) == 200 else None, what="a new Tasklist session", timeout=30)
+    expect(page.locator(".task-filter", has_text="Süresi geçenler")).to_be_visible()
+    expect(page.get_by_text("Yol Bakım Personeli").first).to_be_visible()
+    expect(page.locator("input[type=password]")).to_have_count(0)
+    assert "#/login" not in page.url
+
+    # Both sessions over: the next click lands on Keycloak's sign-in form, not Operaton's.
+    context.clear_cookies()
+    page.locator(".task-filter", has_text="Süresi geçenler").click()
+    expect(page).to_have_url(re.compile(f"^{re.escape(ISSUER)}/"))
+    expect(page.locator("#kc-login")).to_be_visible()
+    _shot(page, "oturum-bitti-keycloak")

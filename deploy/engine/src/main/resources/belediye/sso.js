@@ -35,4 +35,37 @@ document.addEventListener(
   true
 );
 
+// 3. A web app left open past the end of its session: its next call gets 401 and it shows
+// Operaton's own login view (#/login), whose password form single sign-on refuses. Instead, when
+// the engine confirms the session is gone, the tab goes back to the app's address with the view it
+// was on: the engine sends it to the provider (which signs it straight in while its own session
+// lives) and step 1 brings the view back. With the session still there (an app the user may not
+// open) the login view stays, so the tab never bounces between the two.
+const LOGIN_VIEW = /^#\/login(?:[?/]|$)/;
+let lastView = LOGIN_VIEW.test(window.location.hash) ? '' : window.location.hash;
+let leaving = false; // one navigation, however many calls the app makes on its way to #/login
+
+function signInAgainIfTheSessionEnded() {
+  const engine = (window.location.pathname.match(/\/app\/[^/]+\/([^/]+)/) || [])[1] || 'default';
+  fetch(`/operaton/api/admin/auth/user/${engine}`, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+    .then(response => {
+      if (response.status === 401 && !leaving) {
+        leaving = true;
+        window.location.assign(window.location.pathname + lastView);
+      }
+    })
+    .catch(() => undefined);
+}
+
+window.addEventListener('hashchange', () => {
+  if (LOGIN_VIEW.test(window.location.hash)) {
+    signInAgainIfTheSessionEnded();
+  } else {
+    lastView = window.location.hash;
+  }
+});
+if (LOGIN_VIEW.test(window.location.hash)) {
+  signInAgainIfTheSessionEnded();
+}
+
 export default [];
