@@ -24,6 +24,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
+from starlette.types import ASGIApp
 
 from deploy.local.mailbox import start_mailbox
 from deploy.local.smsc import SmscController, start_smsc
@@ -46,13 +47,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(settings: Settings) -> Iterator[tuple[str, Container]]:
-    """Our app under uvicorn on a free port, in a thread: (base URL, its container)."""
-    container = bootstrap(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
+def serve(app: ASGIApp, port: int | None = None) -> Iterator[str]:
+    """An ASGI app under uvicorn on `port` (a free one if None), in a thread: its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -60,10 +58,20 @@ def serve_app(settings: Settings) -> Iterator[tuple[str, Container]]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", container
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[tuple[str, Container]]:
+    """Our app, with a container of its own for `settings`, under uvicorn: (base URL, container)."""
+    container = bootstrap(settings)
+    try:
+        with serve(create_app(container)) as base:
+            yield base, container
+    finally:
         container.close()
 
 

@@ -5,8 +5,6 @@ from PyPI (georeport) talking to a real uvicorn server."""
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -15,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from georeport import GeoReport
 from sqlalchemy import select, update
@@ -26,7 +23,7 @@ from services.api.app import create_app
 from services.bootstrap import Container
 from services.models import Category, CitizenContact, CitizenRequest, Directorate, RequestEvent
 from tests.credentials import AsCaller
-from tests.unit.conftest import free_port
+from tests.unit.conftest import serve
 
 V2 = "/open311/v2"
 NAME, SURNAME = "Ayşe", "Yıldırım Öztürk"
@@ -510,21 +507,8 @@ def test_no_personal_data_in_any_public_answer(
 @pytest.fixture()
 def served(container: Container) -> Iterator[str]:
     """Our app under a real uvicorn server on a free port, on the test database."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}{V2}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(create_app(container)) as base:
+        yield f"{base}{V2}"
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

@@ -10,8 +10,6 @@ import base64
 import dataclasses
 import hashlib
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +17,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Form
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.testclient import TestClient
@@ -30,7 +27,7 @@ from services.bootstrap import Container
 from services.models import StaffSession
 from services.web.staff import COOKIE, LOGIN_COOKIE
 from tests.issuer import SampleIssuer
-from tests.unit.conftest import free_port
+from tests.unit.conftest import free_port, serve
 
 CLIENT = "belediye-personel"
 
@@ -115,18 +112,8 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
         f"http://127.0.0.1:{port}", "belediye-hizmet-takip", tmp_path_factory.mktemp("saglayici") / "key.pem"
     )
     served = Provider(signer)
-    server = uvicorn.Server(uvicorn.Config(served.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    try:
+    with serve(served.app(), port):
         yield served
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture()
