@@ -28,6 +28,7 @@ from services.bootstrap import Container
 from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
 from services.indicator_tables import Cell, Filters, Granularity, Report
 from services.models import Category, CitizenRequest, Dif, Directorate
+from services.web import labels
 from services.web.pages import STATUS_LABELS
 from services.web.staff import DIF_STATUS, PAGE_SIZE, PREFIX, StaffRoute, error_page, render
 from services.working_days import ISTANBUL
@@ -48,7 +49,6 @@ CONTROL = {"gosterge", "sayfa"}
 # A table's rows on the page (the XLSX and the PDF have them all): a year's DİF list is over a
 # thousand rows, and the page is opened every morning.
 PAGE_ROWS = 100
-REQUEST_TYPES = {"istek": "İstek", "sikayet": "Şikâyet", "oneri": "Öneri"}
 
 
 @dataclass(frozen=True)
@@ -474,6 +474,6 @@ async def figure_list(request: Request) -> Response:
             "back": f"{PAGE}?{urlencode(asked.filters.query())}",
             "dif_status": DIF_STATUS,
             "status_labels": STATUS_LABELS,
-            "request_types": REQUEST_TYPES,
+            "request_types": labels.REQUEST_TYPES,
         },
     )

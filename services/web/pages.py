@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from services.config import Settings
+from services.web.labels import label
 from services.working_days import ISTANBUL
 
 HERE = Path(__file__).resolve().parent
@@ -80,6 +81,7 @@ _environment = Environment(
 )
 _environment.globals.update(
     status_label=status_label,
+    label=label,
     answer_text=lambda answer: ANSWERS.get(answer, answer),
     local_date=local_date,
     iso=iso,

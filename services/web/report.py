@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from services import evidence, request_attributes
 from services.api.requests import IntakeIn
 
-TYPES = {"istek": "İstek", "sikayet": "Şikâyet", "oneri": "Öneri"}
 ANSWER_CHANNELS = {"eposta": "E-posta", "sms": "SMS (cep telefonu)"}
 # Form field → its label, in the order the form shows them (the error summary follows it).
 FIELDS = {

@@ -27,6 +27,7 @@ from services.config import Settings
 from services.models import Category, Directorate, SatisfactionRating
 from services.web import pages, report
 from services.web.forms import COOKIE, BotCheckFailed, FormExpired, FormRefused, FormTokens, new_cookie
+from services.web.labels import REQUEST_TYPES
 
 NOT_FOUND = "Bu takip numarasıyla bir talep bulunamadı."
 BOT_CHECK_FAILED = (
@@ -317,7 +318,7 @@ def _report_form(
             "answers": entered.answers,
             "errors": errors,
             "labels": labels,
-            "types": report.TYPES,
+            "types": REQUEST_TYPES,
             "answer_channels": report.ANSWER_CHANNELS,
             "form": issued,
             "notice": notice,

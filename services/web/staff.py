@@ -635,6 +635,8 @@ async def request_search(request: Request) -> Response:
             "statuses": list(pages.STATUS_LABELS.items()),
             "directorates": directorates,
             "categories": categories,
+            "directorate_names": dict(directorates),
+            "category_names": dict(categories),
             "channels": list(CHANNELS),
             "page": page,
             "pages_total": pages_total,
@@ -659,11 +661,14 @@ async def request_page(request_id: uuid.UUID, request: Request) -> Response:
         _, contact, _, _ = await asyncio.to_thread(
             requests_service.request_context, container.uow, request_id
         )
+    directorates, categories = await asyncio.to_thread(_choices, container)
     return render(
         request,
         "request.html",
         {
             "item": found,
+            "directorate_names": dict(directorates),
+            "category_names": dict(categories),
             "events": events,
             "contact": contact,
             "contact_allowed": Permission.REQUESTS_CONTACT in caller.permissions,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from services import audit, catalogue, difs, nonconformities, staff_sessions
@@ -21,7 +22,7 @@ from services import citizen_requests as requests_service
 from services.access import Principal, Role
 from services.api.app import create_app
 from services.bootstrap import Container
-from services.models import AuditInboxLine, CitizenRequest, DifAction, StaffSession
+from services.models import AuditInboxLine, CitizenRequest, DifAction, Directorate, StaffSession
 from services.web.staff import COOKIE, PAGE_SIZE, limits, state_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -217,6 +218,8 @@ def test_the_dif_file_shows_finding_root_cause_actions_history_and_the_pdf(
     for text in ("Bulgu", "Çöp konteynerleri", "Rota planı güncel değil.", "Ekip eğitimi.", "ayşe", "Geçmiş"):
         assert text in page.text
     assert f"/personel/dif/{dif_id}/eylem/{actions[1]}/kanit" in page.text
+    history = page.text[page.text.index("Geçmiş") :]
+    assert "<td>Eylemler planlandı</td>" in history and "<td>planlandi</td>" not in history
     pdf = app_client.get(f"/personel/dif/{dif_id}/rapor.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
@@ -400,6 +403,31 @@ def test_search_results_are_paged_and_the_pager_keeps_the_filters(
         page = app_client.get(following.group(1).replace("&amp;", "&"))
         assert page.status_code == 200, page.text
     assert ours <= set(seen) and len(seen) == len(set(seen))
+
+
+def test_the_request_page_and_the_search_say_codes_in_turkish(
+    app_client: TestClient, container: Container
+) -> None:
+    own = submitted(container, "YOL")
+    with container.uow() as uow:
+        directorate = uow.session.get(Directorate, "YOL")
+        assert directorate is not None
+        name = directorate.name
+    sign_in(container, app_client, "yol.personel", (Role.DIRECTORATE_STAFF,), "YOL")
+    listed = app_client.get("/personel/talepler?durum=alindi")
+    row = re.search(rf"<tr[^>]*>\s*<td><a [^>]+>{own.tracking_code}</a></td>(.*?)</tr>", listed.text, re.S)
+    assert row is not None, listed.text
+    assert "<td>Şikâyet</td>" in row.group(1) and f"<td>{escape(name)}</td>" in row.group(1)
+    page = app_client.get(f"/personel/talepler/{own.id}")
+    assert page.status_code == 200, page.text
+    for shown in (
+        "<dt>Tür</dt><dd>Şikâyet</dd>",
+        "<dt>Kanal</dt><dd>Çağrı merkezi</dd>",
+        f"<dt>Müdürlük</dt><dd>{escape(name)}</dd>",
+        "<td>Talep alındı</td>",
+    ):
+        assert shown in page.text, shown
+    assert "<dd>sikayet</dd>" not in page.text and "<dd>cagri-merkezi</dd>" not in page.text
 
 
 @pytest.fixture()
