@@ -58,6 +58,17 @@ DIF_EVENTS = {
     "eys-dogrulama:geri-gonder": "EYS ofisi geri gönderdi",
 }
 
+# A DİF's approvals and escalations (dif_approvals, escalations). An escalation level that is not
+# here is an office's code from the catalogue (the page shows the office's name).
+APPROVAL_STEPS = {"mudur-onayi": "Müdür onayı", "eys-dogrulama": "EYS doğrulaması"}
+DECISIONS = {"onayla": "Onaylandı", "geri-gonder": "Geri gönderildi", "kapat": "Kapatılsın"}
+ESCALATION_KINDS = {
+    "eylem-hatirlatma": "Eylem hatırlatması",
+    "eylem-gecikmesi": "Eylem gecikmesi",
+    "onay": "Bekleyen onay",
+}
+LEVELS = {"sorumlu": "Eylem sorumlusu", "mudur": "Müdür", "daire-baskani": "Daire başkanı"}
+
 KINDS = {
     "request_type": REQUEST_TYPES,
     "channel": CHANNELS,
@@ -65,6 +76,10 @@ KINDS = {
     "answer_channel": ANSWER_CHANNELS,
     "request_event": REQUEST_EVENTS,
     "dif_event": DIF_EVENTS,
+    "approval_step": APPROVAL_STEPS,
+    "decision": DECISIONS,
+    "escalation_kind": ESCALATION_KINDS,
+    "level": LEVELS,
 }
 
 

@@ -120,10 +120,12 @@ def photo_message(rejected: evidence.EvidenceRejected, max_bytes: int) -> str:
 
 
 def size_text(size: int) -> str:
-    """5 MB, 1,5 MB, 400 KB: as Turkish readers write sizes."""
+    """5 MB, 1,5 MB, 400 KB, 350 bayt: as Turkish readers write sizes."""
     if size >= 1024 * 1024:
         return f"{size / 1024 / 1024:.1f}".replace(".0", "").replace(".", ",") + " MB"
-    return f"{size // 1024} KB"
+    if size >= 1024:
+        return f"{size // 1024} KB"
+    return f"{size} bayt"
 
 
 def _number(text: str) -> str | None:

@@ -36,7 +36,7 @@ from services.api.protection import STAFF_FILES_AT_ONCE
 from services.api.security import TokenValidator
 from services.bootstrap import Container
 from services.config import Settings
-from services.models import Category, Directorate
+from services.models import Category, Directorate, Office
 from services.quality_records import RecordNotFound
 from services.web import pages
 from services.web.oidc import LogoutTokenRefused, OidcClient, Pending, SignInFailed
@@ -382,12 +382,32 @@ async def home(request: Request) -> Response:
 
 @router.get("/dif/{dif_id}")
 async def dif_file(dif_id: uuid.UUID, request: Request) -> Response:
-    detail = await difs_api.get_dif(dif_id, _container(request), _caller(request))
+    container = _container(request)
+    detail = await difs_api.get_dif(dif_id, container, _caller(request))
+    directorates, offices = await asyncio.to_thread(_unit_names, container)
     return render(
         request,
         "dif.html",
-        {"dif": detail, "dif_status": DIF_STATUS, "action_status": ACTION_STATUS, "size_text": size_text},
+        {
+            "dif": detail,
+            "dif_status": DIF_STATUS,
+            "action_status": ACTION_STATUS,
+            "size_text": size_text,
+            "directorate_name": directorates.get(detail.directorate_code, detail.directorate_code),
+            "office_names": offices,
+        },
     )
+
+
+def _unit_names(container: Container) -> tuple[dict[str, str], dict[str, str]]:
+    """Directorates' and offices' names by code (escalation levels name offices by code)."""
+    with container.uow() as uow:
+        directorates = select(Directorate.code, Directorate.name)
+        offices = select(Office.code, Office.name)
+        return (
+            {code: name for code, name in uow.session.execute(directorates)},
+            {code: name for code, name in uow.session.execute(offices)},
+        )
 
 
 @router.get("/dif/{dif_id}/rapor.pdf")

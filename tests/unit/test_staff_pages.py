@@ -22,7 +22,7 @@ from services import citizen_requests as requests_service
 from services.access import Principal, Role
 from services.api.app import create_app
 from services.bootstrap import Container
-from services.models import AuditInboxLine, CitizenRequest, DifAction, Directorate, StaffSession
+from services.models import AuditInboxLine, CitizenRequest, DifAction, Directorate, Office, StaffSession
 from services.web.staff import COOKIE, PAGE_SIZE, limits, state_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -212,9 +212,27 @@ def test_the_dif_file_shows_finding_root_cause_actions_history_and_the_pdf(
     app_client: TestClient, container: Container
 ) -> None:
     dif_id, actions = dif_with_actions(container)
+    with container.uow() as uow:
+        office = uow.session.scalars(select(Office).order_by(Office.code)).first()
+        directorate = uow.session.get(Directorate, "TEMIZLIK")
+        assert office is not None and directorate is not None
+        for kind, level in (("eylem-hatirlatma", "sorumlu"), ("onay", office.code)):
+            difs.add_escalation(
+                uow.session,
+                dif_id=dif_id,
+                action_id=None,
+                kind=kind,
+                level=level,
+                recipient="yetkili@belediye.local",
+                key=f"{kind}-{uuid.uuid4()}",
+            )
+        uow.commit()
     sign_in(container, app_client)
     page = app_client.get(f"/personel/dif/{dif_id}")
     assert page.status_code == 200, page.text
+    assert f" · {escape(directorate.name)} · açılış" in page.text
+    assert "<td>Eylem hatırlatması</td><td>Eylem sorumlusu</td>" in page.text
+    assert f"<td>Bekleyen onay</td><td>{escape(office.name)}</td>" in page.text
     for text in ("Bulgu", "Çöp konteynerleri", "Rota planı güncel değil.", "Ekip eğitimi.", "ayşe", "Geçmiş"):
         assert text in page.text
     assert f"/personel/dif/{dif_id}/eylem/{actions[1]}/kanit" in page.text
@@ -269,6 +287,7 @@ def test_a_pdf_upload_is_listed_with_its_sha256_and_a_wrong_type_is_refused_in_t
     assert "Dosyanın içeriği türüyle uyuşmuyor: PDF olarak gönderildi" in answer.text
     listed = app_client.get(url).text
     assert "tutanak.pdf" in listed and digest in listed and "program.exe" not in listed
+    assert f"<td>{len(PDF)} bayt</td>" in listed  # a file under 1 KB is not "0 KB"
     download = re.search(rf'href="(/personel/dif/{dif_id}/kanit/[0-9a-f-]+)"', listed)
     assert download
     got = app_client.get(download.group(1))
