@@ -369,8 +369,10 @@ async def home(request: Request) -> Response:
             open_difs = [d for d in found.items if d.status != "kapatildi"]
         except Forbidden:
             open_difs = []
+    directorates, _ = await asyncio.to_thread(_unit_names, container)
     context = {
         "open_difs": open_difs,
+        "directorate_names": directorates,
         "dif_status": DIF_STATUS,
         "tasklist_url": container.settings.tasklist_url,
     }

@@ -122,7 +122,11 @@ def test_the_home_page_names_the_user_their_roles_and_links_in_turkish(
     assert page.status_code == 200
     assert '<html lang="tr">' in page.text
     assert "Hoş geldiniz, Ad temizlik.personel" in page.text and "Müdürlük personeli" in page.text
-    assert 'href="/personel/talepler"' in page.text and "TEMIZLIK" in page.text
+    with container.uow() as uow:
+        own = uow.session.get(Directorate, "TEMIZLIK")
+        assert own is not None
+        assert f"<dt>Müdürlüğünüz</dt><dd>{escape(own.name)} (TEMIZLIK)</dd>" in page.text
+    assert 'href="/personel/talepler"' in page.text
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
     # Logout's POST is answered with a redirect to the provider: form-action must allow it.
