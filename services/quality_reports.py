@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from services.difs import STATUS_NAMES, DifDetail
+from services.labels import label
 from services.nonconformities import DECISIONS, SOURCES
 
 LOCAL_TIME = ZoneInfo("Europe/Istanbul")
@@ -206,19 +207,25 @@ def dif_pdf(d: DifDetail, *, font_path: Path, now: datetime) -> bytes:
     pdf.heading("Onaylar ve doğrulama")
     pdf.grid(
         ("Zaman", "Adım", "Karar", "Kişi", "Açıklama"),
-        [(_when(a.at), a.step, a.decision, a.actor, a.comment) for a in d.approvals],
+        [
+            (_when(a.at), label("approval_step", a.step), label("decision", a.decision), a.actor, a.comment)
+            for a in d.approvals
+        ],
         (27, 28, 22, 28, 75),
     )
     pdf.heading("Yükseltmeler")
     pdf.grid(
         ("Zaman", "Tür", "Düzey", "Alıcı"),
-        [(_when(e.at), e.kind, e.level, e.recipient) for e in d.escalations],
+        [
+            (_when(e.at), label("escalation_kind", e.kind), label("level", e.level), e.recipient)
+            for e in d.escalations
+        ],
         (30, 40, 40, 70),
     )
     pdf.heading("Geçmiş")
     pdf.grid(
         ("Zaman", "Olay", "Kişi"),
-        [(_when(e.at), e.event, e.actor) for e in d.events],
+        [(_when(e.at), label("dif_event", e.event), e.actor) for e in d.events],
         (35, 90, 55),
     )
     return bytes(pdf.output())

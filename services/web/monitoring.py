@@ -22,13 +22,12 @@ from cachetools import TTLCache
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 
-from services import charts, indicator_figures, indicators, monitoring_exports
+from services import charts, indicator_figures, indicators, labels, monitoring_exports
 from services.access import Permission, Principal
 from services.bootstrap import Container
 from services.indicator_format import GRANULARITY_LABELS, cell_text, header_text
 from services.indicator_tables import Cell, Filters, Granularity, Report
 from services.models import Category, CitizenRequest, Dif, Directorate
-from services.web import labels
 from services.web.pages import STATUS_LABELS
 from services.web.staff import DIF_STATUS, PAGE_SIZE, PREFIX, StaffRoute, error_page, render
 from services.working_days import ISTANBUL

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from services.config import Settings
-from services.web.labels import label
+from services.labels import label
 from services.working_days import ISTANBUL
 
 HERE = Path(__file__).resolve().parent

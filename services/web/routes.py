@@ -24,10 +24,10 @@ from services.api.rate_limit import TokenBuckets, caller_address
 from services.api.requests import ObjectionIn, RatingIn, ReplyIn, intake_of
 from services.bootstrap import Container
 from services.config import Settings
+from services.labels import REQUEST_TYPES
 from services.models import Category, Directorate, SatisfactionRating
 from services.web import pages, report
 from services.web.forms import COOKIE, BotCheckFailed, FormExpired, FormRefused, FormTokens, new_cookie
-from services.web.labels import REQUEST_TYPES
 
 NOT_FOUND = "Bu takip numarasıyla bir talep bulunamadı."
 BOT_CHECK_FAILED = (

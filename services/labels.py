@@ -1,4 +1,5 @@
-"""The Turkish words staff and citizens read for our stored codes, one place for every page.
+"""The Turkish words staff and citizens read for our stored codes: one place for every page and
+report.
 
 A code without a word here (an event a process owner added to a diagram, say) is shown as it is
 stored: readable, if without its diacritics, and never hidden.
