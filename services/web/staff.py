@@ -369,10 +369,10 @@ async def home(request: Request) -> Response:
             open_difs = [d for d in found.items if d.status != "kapatildi"]
         except Forbidden:
             open_difs = []
-    directorates, _ = await asyncio.to_thread(_unit_names, container)
+    names = await asyncio.to_thread(_names, container)
     context = {
         "open_difs": open_difs,
-        "directorate_names": directorates,
+        "directorate_names": names.directorates,
         "dif_status": DIF_STATUS,
         "tasklist_url": container.settings.tasklist_url,
     }
@@ -386,7 +386,7 @@ async def home(request: Request) -> Response:
 async def dif_file(dif_id: uuid.UUID, request: Request) -> Response:
     container = _container(request)
     detail = await difs_api.get_dif(dif_id, container, _caller(request))
-    directorates, offices = await asyncio.to_thread(_unit_names, container)
+    names = await asyncio.to_thread(_names, container)
     return render(
         request,
         "dif.html",
@@ -395,21 +395,10 @@ async def dif_file(dif_id: uuid.UUID, request: Request) -> Response:
             "dif_status": DIF_STATUS,
             "action_status": ACTION_STATUS,
             "size_text": size_text,
-            "directorate_name": directorates.get(detail.directorate_code, detail.directorate_code),
-            "office_names": offices,
+            "directorate_name": names.directorates.get(detail.directorate_code, detail.directorate_code),
+            "office_names": names.offices,
         },
     )
-
-
-def _unit_names(container: Container) -> tuple[dict[str, str], dict[str, str]]:
-    """Directorates' and offices' names by code (escalation levels name offices by code)."""
-    with container.uow() as uow:
-        directorates = select(Directorate.code, Directorate.name)
-        offices = select(Office.code, Office.name)
-        return (
-            {code: name for code, name in uow.session.execute(directorates)},
-            {code: name for code, name in uow.session.execute(offices)},
-        )
 
 
 @router.get("/dif/{dif_id}/rapor.pdf")
@@ -586,13 +575,22 @@ def _day(value: str, field: str, errors: list[str], *, end: bool = False) -> dat
     return day + timedelta(days=1) if end else day
 
 
-def _choices(container: Container) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+@dataclass(frozen=True)
+class CatalogueNames:
+    """The catalogue's names by code, each ordered by name (the search form's choices too)."""
+
+    directorates: dict[str, str]
+    categories: dict[str, str]
+    offices: dict[str, str]  # escalation levels name offices by code
+
+
+def _names(container: Container) -> CatalogueNames:
     with container.uow() as uow:
-        directorates = [
-            (d.code, d.name) for d in uow.session.scalars(select(Directorate).order_by(Directorate.name))
-        ]
-        categories = [(c.code, c.name) for c in uow.session.scalars(select(Category).order_by(Category.name))]
-    return directorates, categories
+
+        def by_code(model: Any) -> dict[str, str]:
+            return {c: n for c, n in uow.session.execute(select(model.code, model.name).order_by(model.name))}
+
+        return CatalogueNames(by_code(Directorate), by_code(Category), by_code(Office))
 
 
 @router.get("/talepler")
@@ -638,7 +636,8 @@ async def request_search(request: Request) -> Response:
         page=page,
         size=PAGE_SIZE,
     )
-    directorates, categories = await asyncio.to_thread(_choices, container)
+    names = await asyncio.to_thread(_names, container)
+    directorates = list(names.directorates.items())
     if caller.directorate_scope(Permission.REQUESTS_READ) is not None:
         directorates = [d for d in directorates if d[0] == caller.directorate]
     filters = {k: v for k, v in values.items() if v}
@@ -656,9 +655,9 @@ async def request_search(request: Request) -> Response:
             "errors": errors,
             "statuses": list(pages.STATUS_LABELS.items()),
             "directorates": directorates,
-            "categories": categories,
-            "directorate_names": dict(directorates),
-            "category_names": dict(categories),
+            "categories": list(names.categories.items()),
+            "directorate_names": names.directorates,
+            "category_names": names.categories,
             "channels": list(CHANNELS),
             "page": page,
             "pages_total": pages_total,
@@ -683,14 +682,14 @@ async def request_page(request_id: uuid.UUID, request: Request) -> Response:
         _, contact, _, _ = await asyncio.to_thread(
             requests_service.request_context, container.uow, request_id
         )
-    directorates, categories = await asyncio.to_thread(_choices, container)
+    names = await asyncio.to_thread(_names, container)
     return render(
         request,
         "request.html",
         {
             "item": found,
-            "directorate_names": dict(directorates),
-            "category_names": dict(categories),
+            "directorate_names": names.directorates,
+            "category_names": names.categories,
             "events": events,
             "contact": contact,
             "contact_allowed": Permission.REQUESTS_CONTACT in caller.permissions,
